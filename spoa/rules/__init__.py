@@ -1,0 +1,1 @@
+"""Rule modules: loading, checking, expressions and triage sessions. No store, no UI."""
