@@ -171,3 +171,18 @@ def test_conditions_agree_with_plain_python(env):
         thoughts == "plan" or (areas is not None and "sleep" in areas))
     assert run("2 <= weeks < 10", **env) == (weeks is not None and 2 <= weeks < 10)
     assert run("count(areas) >= 2", **env) == (len(areas or ()) >= 2)
+
+
+@pytest.mark.parametrize(("source", "env", "reasons"), [
+    ("self_harm or risky", {"self_harm": False, "risky": True}, ("risky",)),
+    ("self_harm or risky", {"self_harm": False, "risky": False}, ("self_harm", "risky")),
+    ("self_harm and weeks > 3", {"self_harm": True, "weeks": 5}, ("self_harm", "weeks")),
+    ("self_harm and weeks > 3", {"self_harm": True, "weeks": 1}, ("weeks",)),
+    ("not (risky or thoughts == 'plan')", {"risky": False, "thoughts": "none"},
+     ("risky", "thoughts")),
+    ("(risky and self_harm) or count(areas) >= 1", {"risky": True, "self_harm": False,
+                                                    "areas": ("sleep",)}, ("areas",)),
+])
+def test_explanations_name_the_reasons_not_everything_read(source, env, reasons):
+    compiled = compile_expression(source, SYMBOLS, Kind.BOOL)
+    assert compiled.explain({TODAY_KEY: date(2026, 1, 1), **env}) == reasons

@@ -22,7 +22,7 @@ import ast
 import difflib
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 
@@ -76,12 +76,16 @@ class ExpressionError(Exception):
 Evaluator = Callable[[Mapping[str, object]], object]
 
 
+Explainer = Callable[[Mapping[str, object]], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Compiled:
     source: str
     evaluate: Evaluator
     type: ValueType
     names: tuple[str, ...]  # the symbols it reads, in order of first appearance
+    explain: Explainer  # the symbols its present result rests on (see _Node.why)
 
 
 _CONSTANTS = {"yes": True, "no": False, "true": True, "false": False}
@@ -112,6 +116,9 @@ class _Node:
     type: ValueType
     const: object = None
     is_const: bool = False
+    # Which names the present result rests on. For `a or b` that is the true operand
+    # only, for a false `a and b` the false one: the reasons, not everything read.
+    why: Explainer | None = None
 
 
 def compile_expression(
@@ -154,7 +161,11 @@ def compile_expression(
 
         def evaluate(env):
             return bool(raw(env))
-    return Compiled(text, evaluate, node.type, tuple(compiler.names))
+    why = node.why
+
+    def explain(env):
+        return tuple(dict.fromkeys(why(env)))
+    return Compiled(text, evaluate, node.type, tuple(compiler.names), explain)
 
 
 def _hint_for_non_bool(vt: ValueType) -> str:
@@ -167,6 +178,7 @@ class _Compiler:
     def __init__(self, symbols: Mapping[str, Symbol]):
         self.symbols = symbols
         self.names: list[str] = []
+        self._read: list[str] = []  # names read inside the node being visited
 
     def visit(self, node: ast.AST) -> _Node:
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -175,7 +187,16 @@ class _Compiler:
             if message is None:
                 message = f"'{type(node).__name__}' is not part of the condition language"
             raise ExpressionError(message, getattr(node, "col_offset", -1) + 1)
-        return method(node)
+        outer, self._read = self._read, []
+        try:
+            result = method(node)
+        finally:
+            inner, self._read = self._read, outer
+            self._read.extend(inner)
+        if result.why is None:
+            read = tuple(dict.fromkeys(inner))
+            result = replace(result, why=lambda env, _read=read: _read)
+        return result
 
     # -- leaves ---------------------------------------------------------------
 
@@ -204,6 +225,7 @@ class _Compiler:
             raise ExpressionError(_unknown_name(name, self.symbols, FUNCTIONS), node.col_offset + 1)
         if name not in self.names:
             self.names.append(name)
+        self._read.append(name)
         # Read the raw value: an unanswered yes/no question is None, not False, so that
         # `q == no` is false until someone has actually answered "no".
         return _Node(lambda env, _n=name: env.get(_n), symbol.type)
@@ -230,16 +252,29 @@ class _Compiler:
         if isinstance(node.op, ast.And):
             def both(env, _fns=fns):
                 return all(fn(env) for fn in _fns)
-            return _Node(both, BOOL)
+
+            def why_both(env):
+                falsifier = next((p for p in parts if not p.fn(env)), None)
+                if falsifier is not None:
+                    return falsifier.why(env)
+                return tuple(name for p in parts for name in p.why(env))
+            return _Node(both, BOOL, why=why_both)
 
         def either(env, _fns=fns):
             return any(fn(env) for fn in _fns)
-        return _Node(either, BOOL)
+
+        def why_either(env):
+            witness = next((p for p in parts if p.fn(env)), None)
+            if witness is not None:
+                return witness.why(env)
+            return tuple(name for p in parts for name in p.why(env))
+        return _Node(either, BOOL, why=why_either)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> _Node:
         if isinstance(node.op, ast.Not):
-            inner = self._boolean(node.operand).fn
-            return _Node(lambda env: not inner(env), BOOL)
+            operand = self._boolean(node.operand)
+            inner = operand.fn
+            return _Node(lambda env: not inner(env), BOOL, why=operand.why)
         operand = self.visit(node.operand)
         if operand.type.kind is not Kind.NUMBER:
             raise ExpressionError("a sign can only stand before a number", node.col_offset + 1)

@@ -196,7 +196,7 @@ class TriageSession:
             messages.extend(
                 ValidationMessage(question_id, check.message)
                 for check in question.checks
-                if not check.rule.evaluate(scoped)
+                if not check.rule.evaluate(scoped) and _can_judge(check.rule.names, scoped)
             )
         self._messages = messages
 
@@ -211,7 +211,7 @@ class TriageSession:
         for flag_id in module.flag_order:
             env[flag_id] = bool(flags_by_id[flag_id].when.evaluate(env))
         raised = [
-            RaisedFlag(f.id, f.label, f.severity, f.action, self._evidence(f.when.names, env))
+            RaisedFlag(f.id, f.label, f.severity, f.action, self._evidence(f.when.explain(env), env))
             for f in module.flags
             if env[f.id]
         ]
@@ -232,7 +232,7 @@ class TriageSession:
             complete=self.is_complete,
             flags=self._flags,
             scores=self._scores,
-            rested_on=self._evidence(chosen.when.names if chosen.when else (), env),
+            rested_on=self._evidence(chosen.when.explain(env) if chosen.when else (), env),
         )
 
     def _score_value(self, score, env) -> float | None:
@@ -276,3 +276,9 @@ class TriageSession:
                 shown = str(value).replace("_", " ")
             evidence.append(Evidence(name, module.label_of(name), shown))
         return tuple(evidence)
+
+
+def _can_judge(names: tuple[str, ...], env: Mapping[str, object]) -> bool:
+    """A value check that reads something still unknown (another answer, the child's age)
+    cannot say the answer is wrong yet, so it does not block the call."""
+    return all(env.get(name) is not None for name in names)
