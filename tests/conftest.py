@@ -140,3 +140,95 @@ def mini_module(write_module):
     from spoa.rules.module import load_module
 
     return load_module(write_module(MINIMAL_MODULE))
+
+
+# -- the encrypted store ---------------------------------------------------------------------
+
+class MemoryKeyring:
+    """A real keyring backend that keeps secrets in memory (keyring.set_keyring)."""
+
+    def __new__(cls):
+        import keyring.backend
+
+        class _Memory(keyring.backend.KeyringBackend):
+            priority = 1
+
+            def __init__(self):
+                super().__init__()
+                self.secrets: dict = {}
+
+            def get_password(self, service, username):
+                return self.secrets.get((service, username))
+
+            def set_password(self, service, username, password):
+                self.secrets[(service, username)] = password
+
+            def delete_password(self, service, username):
+                import keyring.errors
+
+                if (service, username) not in self.secrets:
+                    raise keyring.errors.PasswordDeleteError("not found")
+                del self.secrets[(service, username)]
+
+        return _Memory()
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    """Every test gets an empty in-memory keyring; the machine's own is never touched."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+ADMIN_PASSWORD = "correct horse battery staple"  # synthetic
+PRACTITIONER_PASSWORD = "practitioner pass 1"
+SUPERVISOR_PASSWORD = "supervisor pass 12"
+
+
+@pytest.fixture
+def store_folder(tmp_path):
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def new_store(store_folder):
+    """An initialised store (admin open), its recovery code, at the minimum KDF settings
+    (the floor the product enforces; init would otherwise calibrate upwards)."""
+    from spoa.store.keys import MINIMUM_KDF
+    from spoa.store.store import Store
+
+    store, code = Store.init(store_folder, admin_username="admin", admin_display_name="Ada Admin",
+                             admin_password=ADMIN_PASSWORD, kdf=MINIMUM_KDF)
+    try:
+        yield store, code
+    finally:
+        store.lock()
+
+
+@pytest.fixture
+def staffed_store(new_store, store_folder):
+    """A store with an admin, a practitioner and a supervisor who have set their passwords.
+    Returns a function that opens the store as one of them."""
+    from spoa.roles import Role
+    from spoa.store.store import Store
+
+    admin, _ = new_store
+    admin.add_user("pat", "Pat Practitioner", Role.PRACTITIONER, "temporary pass 1")
+    admin.add_user("sam", "Sam Supervisor", Role.SUPERVISOR, "temporary pass 2")
+    for name, temporary, chosen in (("pat", "temporary pass 1", PRACTITIONER_PASSWORD),
+                                    ("sam", "temporary pass 2", SUPERVISOR_PASSWORD)):
+        with Store.unlock(store_folder, name, temporary) as first_login:
+            first_login.change_password(temporary, chosen)
+    passwords = {"admin": ADMIN_PASSWORD, "pat": PRACTITIONER_PASSWORD, "sam": SUPERVISOR_PASSWORD}
+
+    def open_as(username: str) -> Store:
+        return Store.unlock(store_folder, username, passwords[username])
+
+    return open_as

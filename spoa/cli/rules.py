@@ -1,18 +1,13 @@
-"""The ``spoa`` command line: the same core operations as the desktop app.
-
-Exit codes: 0 done; 1 a check or test found problems; 2 the input was wrong (the
-message says what and what to do).
-"""
+"""``spoa rules``, ``spoa triage`` and ``spoa nhs-number``."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 from spoa import nhs
+from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, iso_date
 from spoa.model import ReferrerType, SessionContext
 from spoa.paths import user_rules_dir
 from spoa.rules.catalog import discover, load_listing, module_folders, run_module_vignettes
@@ -20,32 +15,9 @@ from spoa.rules.errors import AnswersRejected
 from spoa.rules.session import TriageSession
 from spoa.rules.yamlsafe import YamlProblem, load_file
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-
-class BadInput(Exception):
-    """Input the user can fix; the message says how."""
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    try:
-        return args.run(args)
-    except BadInput as exc:
-        print(f"spoa: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        return 130
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spoa", description="SPOA triage desk, command line.")
-    commands = parser.add_subparsers(title="commands")
-
+def add_commands(commands) -> None:
+    """The rules, triage and nhs-number commands."""
     rules = commands.add_parser("rules", help="triage rule modules")
     rules_commands = rules.add_subparsers(title="rules commands")
     listing = rules_commands.add_parser("list", help="every module: id, version, title, source, status")
@@ -66,21 +38,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="YAML or JSON file mapping question id to answer")
     triage.add_argument("--child-age", type=int, help="the child's age in years")
     triage.add_argument("--referrer", choices=[r.value for r in ReferrerType], help="who referred")
-    triage.add_argument("--date", type=_iso_date, help="the day of the call, YYYY-MM-DD (default today)")
+    triage.add_argument("--date", type=iso_date, help="the day of the call, YYYY-MM-DD (default today)")
     triage.add_argument("--json", action="store_true", help="print JSON")
     triage.set_defaults(run=cmd_triage)
 
     nhs_number = commands.add_parser("nhs-number", help="check an NHS number (Modulus 11)")
     nhs_number.add_argument("number")
     nhs_number.set_defaults(run=cmd_nhs_number)
-    return parser
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("write the date as YYYY-MM-DD") from None
 
 
 # -- rules ------------------------------------------------------------------------------
@@ -250,7 +214,3 @@ def cmd_nhs_number(args) -> int:
     if check.warning:
         print(f"warning: {check.warning}")
     return EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The ``spoa`` command line: the same core operations as the desktop app.
+
+Exit codes: 0 done; 1 a check or test found problems; 2 the input was wrong (the
+message says what and what to do). Each command family lives in its own module and
+adds itself to the parser in ``_parser``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from spoa.cli import rules, store
+from spoa.cli.common import EXIT_BAD_INPUT, BadInput
+from spoa.roles import NotAllowed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.run(args)
+    except (BadInput, NotAllowed) as exc:
+        print(f"spoa: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spoa", description="SPOA triage desk, command line.")
+    commands = parser.add_subparsers(title="commands")
+    rules.add_commands(commands)
+    store.add_commands(commands)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Opening the encrypted database: SQLCipher or nothing.
+
+Every connection is made here. It refuses to work with a driver that is not SQLCipher
+or with cipher settings that are not the expected ones, refuses a file that is plain
+SQLite, and never creates a database except when asked to (``create=True``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import sqlcipher3
+import sqlite_utils
+
+from spoa.store.keys import KEY_BYTES
+
+DATABASE_FILE = "spoa.db"
+PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+
+# What SQLCipher 4 must report once keyed; anything else means a driver or build that
+# would not protect the records the way this design assumes.
+EXPECTED_CIPHER = {
+    "cipher_page_size": "4096",
+    "cipher_hmac_algorithm": "HMAC_SHA512",
+    "cipher_use_hmac": "1",
+    "cipher_plaintext_header_size": "0",
+}
+
+
+class StoreError(Exception):
+    """A problem opening or using the store, worded for the person at the desk."""
+
+
+class NotEncrypted(StoreError):
+    pass
+
+
+class WrongKey(StoreError):
+    pass
+
+
+class DatabaseMissing(StoreError):
+    pass
+
+
+def driver_cipher_version() -> str:
+    """The SQLCipher version of the installed driver, or '' if it is not SQLCipher."""
+    connection = sqlcipher3.connect(":memory:")
+    try:
+        row = connection.execute("PRAGMA cipher_version").fetchone()
+        return row[0] if row and row[0] else ""
+    finally:
+        connection.close()
+
+
+def _hex_key(data_key: bytes) -> str:
+    if len(data_key) != KEY_BYTES:
+        raise ValueError("a data key is 32 bytes")
+    return data_key.hex()
+
+
+def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_utils.Database:
+    """An open, keyed, checked connection wrapped in sqlite-utils.
+
+    Raises DatabaseMissing, NotEncrypted or WrongKey with a message for people.
+    """
+    exists = path.is_file()
+    if not exists and not create:
+        raise DatabaseMissing(
+            f"The records database {path} is missing. Nothing has been created in its place. "
+            "Restore it from a backup ('spoa restore'), or point the desk at the right folder.")
+    if exists and create:
+        raise StoreError(f"{path} already exists; refusing to create a new database over it.")
+    if exists and is_plain_sqlite(path):
+        raise NotEncrypted(
+            f"{path} is an unencrypted SQLite file. The desk never opens or writes plaintext "
+            "records; move the file away and tell your information governance lead.")
+    if not driver_cipher_version():
+        raise NotEncrypted(
+            "The installed database driver is not SQLCipher, so records cannot be encrypted. "
+            "Nothing was opened or written. Reinstall the desk ('make run' sets it up).")
+    connection = sqlcipher3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
+                                    isolation_level=None, check_same_thread=False)
+    try:
+        # Wrong keys are reported to the user by WrongKey, not by SQLCipher on stderr.
+        connection.execute("PRAGMA cipher_log_level = NONE")
+        # The key must be the first statement that touches the database.
+        connection.execute(f"PRAGMA key = \"x'{_hex_key(data_key)}'\"")
+        connection.execute("PRAGMA cipher_memory_security = ON")
+        _check_cipher(connection)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlcipher3.DatabaseError:
+            raise WrongKey(
+                f"{path} could not be opened with this key: either the key does not belong to it "
+                "or the file is damaged. Nothing was changed.") from None
+        for pragma in (
+            f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = FULL",
+            "PRAGMA secure_delete = ON",
+            "PRAGMA temp_store = MEMORY",
+            "PRAGMA foreign_keys = ON",
+        ):
+            connection.execute(pragma)
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"The database could not switch to write-ahead logging ({mode}).")
+    except BaseException:
+        connection.close()
+        raise
+    return sqlite_utils.Database(connection)
+
+
+def _check_cipher(connection) -> None:
+    version = connection.execute("PRAGMA cipher_version").fetchone()
+    if not version or not version[0] or not str(version[0]).startswith("4."):
+        raise NotEncrypted("The database driver is not SQLCipher 4; refusing to continue.")
+    for pragma, expected in EXPECTED_CIPHER.items():
+        row = connection.execute(f"PRAGMA {pragma}").fetchone()
+        if not row or str(row[0]) != expected:
+            raise NotEncrypted(
+                f"Unexpected cipher setting {pragma}={row[0] if row else None} (expected "
+                f"{expected}); refusing to continue.")
+
+
+def is_plain_sqlite(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(len(PLAIN_SQLITE_HEADER)) == PLAIN_SQLITE_HEADER
+
+
+def checkpoint(db: sqlite_utils.Database) -> None:
+    """Fold the write-ahead log into the database and truncate it (on lock and close)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def close(db: sqlite_utils.Database | None) -> None:
+    if db is None:
+        return
+    with contextlib.suppress(sqlcipher3.Error):
+        checkpoint(db)
+    db.conn.close()
+
+
+def rekey(db: sqlite_utils.Database, new_key: bytes) -> None:
+    """Re-encrypt every page under ``new_key`` (SQLCipher does it in one transaction)."""
+    checkpoint(db)
+    db.execute(f"PRAGMA rekey = \"x'{_hex_key(new_key)}'\"")
+    checkpoint(db)

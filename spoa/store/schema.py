@@ -1,0 +1,190 @@
+"""Schema changes, each a small function applied in order inside a transaction at open.
+
+The ``_sqlite_migrations`` table (sqlite-utils) is the truth about what has been
+applied. Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("spoa")
+
+
+@migrations()
+def m001_users_and_audit(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('practitioner', 'supervisor', 'admin')),
+            active INTEGER NOT NULL DEFAULT 1,
+            must_change_password INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    # Facts about this store: the audit key (derived from the first data key, kept
+    # here so the chain survives a rekey), the schema's creation time.
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    # The audit trail: an HMAC hash chain; rows can be added, never changed or removed.
+    db.execute("""
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            username TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            record_type TEXT NOT NULL DEFAULT '',
+            record_id TEXT NOT NULL DEFAULT '',
+            outcome TEXT NOT NULL DEFAULT 'ok',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END""")
+    db.execute("""
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END""")
+
+
+@migrations()
+def m002_records(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE children (
+            id TEXT PRIMARY KEY,
+            given_name TEXT NOT NULL,
+            family_name TEXT NOT NULL,
+            date_of_birth TEXT,
+            nhs_number TEXT,
+            address TEXT NOT NULL DEFAULT '',
+            postcode TEXT NOT NULL DEFAULT '',
+            school TEXT NOT NULL DEFAULT '',
+            gp_practice TEXT NOT NULL DEFAULT '',
+            carers TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX children_nhs_number ON children (nhs_number)")
+    db.execute("""
+        CREATE TABLE contacts (
+            id TEXT PRIMARY KEY,
+            child_id TEXT NOT NULL REFERENCES children (id),
+            kind TEXT NOT NULL DEFAULT 'triage' CHECK (kind IN ('triage', 'advice')),
+            referrer_type TEXT NOT NULL,
+            referrer_name TEXT NOT NULL DEFAULT '',
+            referrer_organisation TEXT NOT NULL DEFAULT '',
+            referrer_contact TEXT NOT NULL DEFAULT '',
+            source_of_referral TEXT NOT NULL DEFAULT '',
+            received_at TEXT NOT NULL,
+            consent TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'open',
+            contact_by TEXT,
+            seen_by TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX contacts_child ON contacts (child_id)")
+    db.execute("CREATE INDEX contacts_status_deadline ON contacts (status, contact_by)")
+    db.execute("""
+        CREATE TABLE triage_sessions (
+            id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            module_id TEXT NOT NULL,
+            module_version TEXT NOT NULL,
+            module_hash TEXT NOT NULL,
+            answers TEXT NOT NULL DEFAULT '{}',
+            outcome TEXT,
+            complete INTEGER NOT NULL DEFAULT 0,
+            decision TEXT CHECK (decision IN ('confirmed', 'overridden')),
+            final_route TEXT,
+            final_urgency TEXT,
+            override_reason TEXT,
+            decided_by TEXT,
+            decided_at TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX sessions_contact ON triage_sessions (contact_id)")
+    db.execute("""
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            session_id TEXT NOT NULL REFERENCES triage_sessions (id),
+            service_id TEXT,
+            state TEXT NOT NULL DEFAULT 'draft' CHECK (state IN
+                ('draft', 'awaiting_approval', 'approved', 'sent', 'closed', 'returned')),
+            return_reason TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE referral_steps (
+            id INTEGER PRIMARY KEY,
+            referral_id TEXT NOT NULL REFERENCES referrals (id),
+            state TEXT NOT NULL,
+            at TEXT NOT NULL,
+            username TEXT NOT NULL,
+            reason TEXT
+        )""")
+    db.execute("""
+        CREATE TABLE advice_requests (
+            id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            question TEXT NOT NULL,
+            context TEXT NOT NULL DEFAULT '',
+            conversion_authorised INTEGER NOT NULL DEFAULT 0,
+            response TEXT,
+            responded_by TEXT,
+            responded_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE letters (
+            id TEXT PRIMARY KEY,
+            referral_id TEXT REFERENCES referrals (id),
+            advice_request_id TEXT REFERENCES advice_requests (id),
+            kind TEXT NOT NULL,
+            pdf BLOB NOT NULL,
+            sha256 TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        )""")
+    # Edits keep history: old -> new, who, when, why.
+    db.execute("""
+        CREATE TABLE record_history (
+            id INTEGER PRIMARY KEY,
+            record_type TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            old_value TEXT,
+            new_value TEXT,
+            changed_by TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )""")
+    db.execute("CREATE INDEX history_record ON record_history (record_type, record_id)")
+    # Search: one row per contact with folded text (see spoa.store.search).
+    db.execute("""
+        CREATE VIRTUAL TABLE contact_search USING fts5(
+            contact_id UNINDEXED, folded, tokenize = 'unicode61 remove_diacritics 2'
+        )""")
+
+
+@migrations()
+def m003_children_date_of_birth_index(db: Database) -> None:
+    # Possible duplicates (same name and date of birth) are looked for on every new
+    # contact; without this index that is a scan of every child.
+    db.execute("CREATE INDEX children_date_of_birth ON children (date_of_birth)")
+
+
+def apply(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied."""
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending

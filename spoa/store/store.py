@@ -1,0 +1,470 @@
+"""The encrypted store: create it, unlock it, manage who can open it, rekey it, lock it.
+
+A store is a folder holding ``spoa.db`` (SQLCipher) and ``keyslots.json``. Opening it
+needs a user's password (and, unless set up with ``--no-keyring``, this machine's
+device secret from the OS keyring) or the recovery code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlcipher3
+from sqlite_utils import Database
+
+from spoa.roles import Permission, Role, require
+from spoa.store import audit, schema
+from spoa.store.database import DATABASE_FILE, StoreError, WrongKey, close, connect, rekey
+from spoa.store.device import create_device_secret, delete_device_secret, read_device_secret
+from spoa.store.keys import (
+    MINIMUM_KDF,
+    KdfParams,
+    WrongSecret,
+    calibrate,
+    key_id,
+    new_data_key,
+    new_recovery_code,
+    normalise_recovery_code,
+    subkey,
+)
+from spoa.store.keyslots import (
+    RECOVERY,
+    USER,
+    SlotFile,
+    make_slot,
+    open_slot,
+    rewrap,
+    write_atomically,
+)
+
+ATTEMPTS_FILE = "unlock-attempts.json"
+FREE_ATTEMPTS = 5
+FIRST_DELAY_SECONDS = 30
+LONGEST_DELAY_SECONDS = 15 * 60
+MINIMUM_PASSWORD_LENGTH = 10
+RECOVERY_USER = "(recovery code)"
+
+
+class UnlockFailed(StoreError):
+    pass
+
+
+class LockedOut(StoreError):
+    def __init__(self, wait_seconds: int):
+        self.wait_seconds = wait_seconds
+        super().__init__(
+            f"Too many failed attempts. Wait {wait_seconds} seconds before trying again, or ask "
+            "an administrator to reset the password.")
+
+
+class DeviceSecretMissing(StoreError):
+    pass
+
+
+class PasswordRejected(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: Role
+    active: bool = True
+    must_change_password: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def normalise_username(text: str) -> str:
+    name = unicodedata.normalize("NFC", text).strip().casefold()
+    if not name or len(name) > 64 or not all(ch.isalnum() or ch in "._-" for ch in name):
+        raise StoreError("A username is 1 to 64 letters, digits, dots, dashes or underscores.")
+    return name
+
+
+def check_password(password: str, username: str = "") -> None:
+    if len(password) < MINIMUM_PASSWORD_LENGTH:
+        raise PasswordRejected(
+            f"A password needs at least {MINIMUM_PASSWORD_LENGTH} characters; a few unrelated "
+            "words make a strong one that is easy to remember.")
+    if username and username in password.casefold():
+        raise PasswordRejected("A password must not contain the username.")
+
+
+class UnlockAttempts:
+    """Failed unlocks per username, kept outside the database (which cannot be opened
+    when the password is wrong). Not secret: it only slows down guessing."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / ATTEMPTS_FILE
+
+    def _read(self) -> dict:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _write(self, data: dict) -> None:
+        write_atomically(self.path, json.dumps(data).encode("utf-8"))
+
+    def wait_seconds(self, username: str, now: float | None = None) -> int:
+        entry = self._read().get(username)
+        if not entry or entry["failures"] < FREE_ATTEMPTS:
+            return 0
+        delay = min(LONGEST_DELAY_SECONDS,
+                    FIRST_DELAY_SECONDS * 2 ** (entry["failures"] - FREE_ATTEMPTS))
+        remaining = entry["last"] + delay - (now if now is not None else time.time())
+        return max(0, int(remaining + 0.999))
+
+    def failed(self, username: str) -> int:
+        data = self._read()
+        entry = data.setdefault(username, {"failures": 0, "last": 0, "times": []})
+        entry["failures"] += 1
+        entry["last"] = time.time()
+        entry["times"] = ([*entry.get("times", []), _now()])[-50:]
+        self._write(data)
+        return entry["failures"]
+
+    def succeeded(self, username: str) -> list[str]:
+        """Forget the failures; return their times so they can go into the audit trail."""
+        data = self._read()
+        entry = data.pop(username, None)
+        if entry is not None:
+            self._write(data)
+        return entry.get("times", []) if entry else []
+
+
+class Store:
+    """An unlocked store, acting as one user. Use as a context manager or call lock()."""
+
+    def __init__(self, folder: Path, db: Database, data_key: bytes, slots: SlotFile, user: User,
+                 device_secret: bytes | None):
+        self.folder = folder
+        self.db = db
+        self._data_key = data_key
+        self.slots = slots
+        self.user = user
+        self._device_secret = device_secret
+        self._audit_key = bytes(db.execute("SELECT value FROM meta WHERE name = 'audit_key'").fetchone()[0])
+
+    # -- creating and opening ----------------------------------------------------------
+
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        return (folder / DATABASE_FILE).exists() or (folder / "keyslots.json").exists()
+
+    @classmethod
+    def init(cls, folder: Path, *, admin_username: str, admin_display_name: str,
+             admin_password: str, use_keyring: bool = True,
+             kdf: KdfParams | None = None) -> tuple[Store, str]:
+        """Create a new store with its first admin. Returns the store and the recovery code,
+        which is shown once and never stored in the clear."""
+        folder = Path(folder)
+        if cls.exists(folder):
+            raise StoreError(f"{folder} already holds a store; refusing to create another over it.")
+        username = normalise_username(admin_username)
+        check_password(admin_password, username)
+        params = kdf or calibrate()
+        if not params.meets(MINIMUM_KDF):
+            raise StoreError("The key derivation settings are weaker than the minimum.")
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.name == "posix":
+            os.chmod(folder, 0o700)
+        slots = SlotFile.new(folder, uses_keyring=use_keyring)
+        device = create_device_secret(slots.installation_id) if use_keyring else None
+        data_key = new_data_key()
+        recovery_code = new_recovery_code()
+        slots.slots = [
+            make_slot(data_key, USER, username, admin_password, params, device),
+            make_slot(data_key, RECOVERY, "", normalise_recovery_code(recovery_code), params, None),
+        ]
+        db = None
+        try:
+            slots.save()
+            db = connect(folder / DATABASE_FILE, data_key, create=True)
+            if os.name == "posix":
+                os.chmod(folder / DATABASE_FILE, 0o600)
+            schema.apply(db)
+            now = _now()
+            with db.conn:
+                db.execute("BEGIN IMMEDIATE")
+                db["meta"].insert({"name": "audit_key", "value": subkey(data_key, "audit")})
+                db["meta"].insert({"name": "created_at", "value": now})
+                db["users"].insert({
+                    "username": username, "display_name": admin_display_name.strip() or username,
+                    "role": Role.ADMIN.value, "active": 1, "must_change_password": 0,
+                    "created_at": now, "updated_at": now,
+                })
+            admin = User(username, admin_display_name.strip() or username, Role.ADMIN)
+            store = cls(folder, db, data_key, slots, admin, device)
+            store.audit("store_created")
+            store.audit("user_added", "user", username)
+            return store, recovery_code
+        except BaseException:
+            # Leave nothing half-made behind: no key file without its database.
+            close(db)
+            for name in (DATABASE_FILE, DATABASE_FILE + "-wal", DATABASE_FILE + "-shm", "keyslots.json"):
+                (folder / name).unlink(missing_ok=True)
+            if device is not None:
+                delete_device_secret(slots.installation_id)
+            raise
+
+    @classmethod
+    def unlock(cls, folder: Path, username: str, password: str) -> Store:
+        folder = Path(folder)
+        slots = SlotFile.load(folder)
+        try:
+            name = normalise_username(username)
+        except StoreError:
+            raise UnlockFailed("Unlock failed: the username or password is not right.") from None
+        attempts = UnlockAttempts(folder)
+        wait = attempts.wait_seconds(name)
+        if wait:
+            raise LockedOut(wait)
+        device = cls._device_secret_for(slots)
+        db = data_key = None
+        for slot in slots.user_slots(name):
+            try:
+                data_key = open_slot(slot, password, device)
+            except WrongSecret:
+                continue
+            try:
+                db = connect(folder / DATABASE_FILE, data_key)
+                break
+            except WrongKey:
+                continue  # a slot left from before an interrupted rekey
+        if db is None:
+            failures = attempts.failed(name)
+            left = FREE_ATTEMPTS - failures
+            hint = f" {left} attempts left before a delay." if 0 < left <= 3 else ""
+            if left <= 0:
+                hint = f" Wait {attempts.wait_seconds(name)} seconds before the next attempt."
+            raise UnlockFailed("Unlock failed: the username or password is not right." + hint)
+        try:
+            schema.apply(db)
+            row = db.execute("SELECT username, display_name, role, active, must_change_password "
+                             "FROM users WHERE username = ?", [name]).fetchone()
+            if row is None or not row[3]:
+                raise UnlockFailed("Unlock failed: this account is not active. Ask an administrator.")
+            user = User(row[0], row[1], Role(row[2]), bool(row[3]), bool(row[4]))
+            store = cls(folder, db, data_key, slots, user, device)
+        except BaseException:
+            close(db)
+            raise
+        for when in attempts.succeeded(name):
+            store.audit("login_failed", "user", name, outcome="failed",
+                        at=datetime.fromisoformat(when))
+        store.audit("login")
+        return store
+
+    @classmethod
+    def recover(cls, folder: Path, recovery_code: str) -> Store:
+        """Open with the recovery code. If the keyring lost the device secret, a new one is
+        made and every user slot is bound to it, so people can log in again."""
+        folder = Path(folder)
+        slots = SlotFile.load(folder)
+        code = normalise_recovery_code(recovery_code)
+        attempts = UnlockAttempts(folder)
+        wait = attempts.wait_seconds(RECOVERY_USER)
+        if wait:
+            raise LockedOut(wait)
+        db = data_key = None
+        for slot in slots.recovery_slots():
+            try:
+                data_key = open_slot(slot, code, None)
+                db = connect(folder / DATABASE_FILE, data_key)
+                break
+            except (WrongSecret, WrongKey):
+                continue
+        if db is None:
+            attempts.failed(RECOVERY_USER)
+            raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
+        attempts.succeeded(RECOVERY_USER)
+        schema.apply(db)
+        user = User(RECOVERY_USER, "Recovery", Role.ADMIN)
+        device = None
+        if slots.uses_keyring:
+            device = read_device_secret(slots.installation_id)
+        store = cls(folder, db, data_key, slots, user, device)
+        store.audit("recovery_used")
+        if slots.uses_keyring and device is None:
+            store._rebind_device()
+        return store
+
+    @staticmethod
+    def _device_secret_for(slots: SlotFile) -> bytes | None:
+        if not slots.uses_keyring:
+            return None
+        device = read_device_secret(slots.installation_id)
+        if device is None:
+            raise DeviceSecretMissing(
+                "This computer's keyring no longer holds the desk's device secret (a new computer, "
+                "a reset keyring or another user account). Open the store with the recovery code "
+                "('spoa recover'); it will bind the store to this computer again.")
+        return device
+
+    def _rebind_device(self) -> None:
+        device = create_device_secret(self.slots.installation_id)
+        self._replace_slots([rewrap(s, self._data_key, self._data_key, device) for s in self.slots.slots])
+        self._device_secret = device
+        self.audit("device_rebound")
+
+    # -- acting ------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.db is not None
+
+    def require(self, permission: Permission) -> None:
+        require(self.user.role, permission)
+
+    def audit(self, action: str, record_type: str = "", record_id: str = "", outcome: str = "ok",
+              at: datetime | None = None) -> int:
+        return audit.append(self.db, self._audit_key, username=self.user.username,
+                            role=self.user.role.value, action=action, record_type=record_type,
+                            record_id=record_id, outcome=outcome, at=at)
+
+    def verify_audit(self) -> audit.AuditReport:
+        self.require(Permission.VERIFY_AUDIT)
+        return audit.verify(self.db, self._audit_key)
+
+    def lock(self) -> None:
+        """Close the connection and drop the key. Idempotent."""
+        if self.db is None:
+            return
+        try:
+            self.audit("lock")
+        except sqlcipher3.DatabaseError:
+            # The database was re-keyed by another session meanwhile: this connection can
+            # no longer write, but it must still be closed and its key dropped.
+            pass
+        finally:
+            close(self.db)
+            self.db = None
+            self._data_key = b""
+            self._audit_key = b""
+
+    close = lock
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.lock()
+
+    # -- users -------------------------------------------------------------------------
+
+    def users(self) -> list[User]:
+        rows = self.db.execute("SELECT username, display_name, role, active, must_change_password "
+                               "FROM users ORDER BY username").fetchall()
+        return [User(r[0], r[1], Role(r[2]), bool(r[3]), bool(r[4])) for r in rows]
+
+    def add_user(self, username: str, display_name: str, role: Role, temporary_password: str) -> User:
+        """An admin adds a user with a temporary password they must change at first login."""
+        self.require(Permission.MANAGE_USERS)
+        name = normalise_username(username)
+        check_password(temporary_password, name)
+        if name in self.slots.usernames() or self.db["users"].count_where("username = ?", [name]):
+            raise StoreError(f"There is already a user called {name}.")
+        slot = make_slot(self._data_key, USER, name, temporary_password, self._kdf(), self._device_secret)
+        now = _now()
+        with self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db["users"].insert({
+                "username": name, "display_name": display_name.strip() or name, "role": Role(role).value,
+                "active": 1, "must_change_password": 1, "created_at": now, "updated_at": now})
+            self.audit("user_added", "user", name)
+        self._replace_slots([*self.slots.slots, slot])
+        return User(name, display_name.strip() or name, Role(role), True, True)
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """The logged-in user changes their own password."""
+        name = self.user.username
+        check_password(new_password, name)
+        if new_password == old_password:
+            raise PasswordRejected("Choose a password different from the current one.")
+        mine = self.slots.user_slots(name)
+        if not any(_opens(s, old_password, self._device_secret, self._data_key) for s in mine):
+            raise UnlockFailed("The current password is not right.")
+        self._set_password(name, new_password, must_change=False)
+        self.audit("password_changed", "user", name)
+        self.user = User(self.user.username, self.user.display_name, self.user.role, True, False)
+
+    def reset_password(self, username: str, temporary_password: str) -> None:
+        """An admin gives a user a temporary password to change at next login."""
+        self.require(Permission.MANAGE_USERS)
+        name = normalise_username(username)
+        check_password(temporary_password, name)
+        if not self.db["users"].count_where("username = ? AND active = 1", [name]):
+            raise StoreError(f"There is no active user called {name}.")
+        self._set_password(name, temporary_password, must_change=True)
+        UnlockAttempts(self.folder).succeeded(name)
+        self.audit("password_reset", "user", name)
+
+    def deactivate_user(self, username: str) -> None:
+        self.require(Permission.MANAGE_USERS)
+        name = normalise_username(username)
+        if name == self.user.username:
+            raise StoreError("You cannot deactivate your own account.")
+        active_admins = self.db.execute(
+            "SELECT username FROM users WHERE role = 'admin' AND active = 1").fetchall()
+        if [name] == [r[0] for r in active_admins]:
+            raise StoreError("This is the last active administrator; add another first.")
+        with self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE users SET active = 0, updated_at = ? WHERE username = ?",
+                            [_now(), name])
+            self.audit("user_deactivated", "user", name)
+        self._replace_slots([s for s in self.slots.slots if not (s.kind == USER and s.username == name)])
+
+    def _set_password(self, name: str, password: str, must_change: bool) -> None:
+        new_slot = make_slot(self._data_key, USER, name, password, self._kdf(), self._device_secret)
+        # The new slot is durably written before the old ones are removed.
+        self._replace_slots([*self.slots.slots, new_slot])
+        self._replace_slots([s for s in self.slots.slots
+                             if not (s.kind == USER and s.username == name) or s.id == new_slot.id])
+        with self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("UPDATE users SET must_change_password = ?, updated_at = ? WHERE username = ?",
+                            [int(must_change), _now(), name])
+
+    def _kdf(self) -> KdfParams:
+        strongest = max((s.kdf for s in self.slots.slots),
+                        key=lambda k: (k.time_cost, k.memory_kib, k.parallelism), default=MINIMUM_KDF)
+        return strongest
+
+    def _replace_slots(self, slots: list) -> None:
+        self.slots.slots = list(slots)
+        self.slots.save()
+
+    # -- rekey -------------------------------------------------------------------------
+
+    def rekey(self) -> None:
+        """A new data key for the database, every slot re-wrapped; safe against a crash at
+        any point: the slot file holds slots for both keys until the database is rekeyed."""
+        self.require(Permission.REKEY)
+        old_key = self._data_key
+        new_key = new_data_key()
+        current = [s for s in self.slots.slots if s.key_id == key_id(old_key)]
+        fresh = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
+        self._replace_slots([*current, *fresh])  # 1: both keys can open
+        rekey(self.db, new_key)  # 2: the database now needs the new key
+        self._data_key = new_key
+        self._replace_slots(fresh)  # 3: only the new key's slots remain
+        self.audit("rekey")
+
+
+def _opens(slot, password: str, device: bytes | None, data_key: bytes) -> bool:
+    try:
+        return open_slot(slot, password, device) == data_key
+    except WrongSecret:
+        return False
