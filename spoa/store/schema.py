@@ -183,6 +183,32 @@ def m003_children_date_of_birth_index(db: Database) -> None:
     db.execute("CREATE INDEX children_date_of_birth ON children (date_of_birth)")
 
 
+@migrations()
+def m004_retention(db: Database) -> None:
+    # When a contact was closed: a child's review date depends on their age at the
+    # closure of their last contact (see spoa.store.retention).
+    db.execute("ALTER TABLE contacts ADD COLUMN closed_at TEXT")
+    # A local policy may keep records longer than the national minimum, never shorter.
+    db.execute("""
+        CREATE TABLE retention_policy (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            review_age INTEGER NOT NULL,
+            review_age_if_17_at_closure INTEGER NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        )""")
+    # The record of destruction: which child id, when, by whom, why. No name.
+    db.execute("""
+        CREATE TABLE retention_purges (
+            id INTEGER PRIMARY KEY,
+            child_id TEXT NOT NULL,
+            due_on TEXT NOT NULL,
+            purged_at TEXT NOT NULL,
+            purged_by TEXT NOT NULL,
+            reason TEXT NOT NULL
+        )""")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]
