@@ -8,9 +8,10 @@ adds itself to the parser in ``_parser``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from spoa.cli import rules, store
+from spoa.cli import contacts, maintenance, rules, store
 from spoa.cli.common import EXIT_BAD_INPUT, BadInput
 from spoa.roles import NotAllowed
 
@@ -28,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. '| head'): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
     rules.add_commands(commands)
     store.add_commands(commands)
+    contacts.add_commands(commands)
+    maintenance.add_commands(commands)
     return parser
 
 

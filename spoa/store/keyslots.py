@@ -156,7 +156,7 @@ class SlotFile:
                        [Slot.from_dict(item) for item in data["slots"]])
         except SlotFileProblem:
             raise
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise SlotFileProblem(
                 f"The key file {path} is damaged and cannot be read. Nothing was changed. Restore "
                 "it from the backup made with the database.") from None
