@@ -11,9 +11,13 @@ import argparse
 import os
 import sys
 
+import sqlcipher3
+
 from spoa.cli import contacts, maintenance, rules, store
+from spoa.cli.access import store_folder
 from spoa.cli.common import EXIT_BAD_INPUT, BadInput
 from spoa.roles import NotAllowed
+from spoa.store.database import DATABASE_FILE, StoreError, explain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +28,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.run(args)
-    except (BadInput, NotAllowed) as exc:
+    except (BadInput, NotAllowed, StoreError) as exc:
         print(f"spoa: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except sqlcipher3.Error as exc:
+        # A page that fails its check while reading: never served, said in words.
+        print(f"spoa: {explain(exc, store_folder(args) / DATABASE_FILE)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

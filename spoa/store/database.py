@@ -45,6 +45,39 @@ class DatabaseMissing(StoreError):
     pass
 
 
+class DatabaseDamaged(StoreError):
+    pass
+
+
+# SQLite primary result codes that mean something a person can act on.
+SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT = 3, 8, 10, 11
+SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 13, 14, 26
+
+
+def explain(exc: Exception, path: Path) -> StoreError:
+    """A driver error turned into a message for people, naming the file."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code == SQLITE_NOTADB:
+        return WrongKey(
+            f"{path} could not be opened with this key: either the key does not belong to it "
+            "or the file is damaged. Nothing was changed.")
+    if code == SQLITE_CORRUPT:
+        return DatabaseDamaged(
+            f"{path} is damaged: part of it fails its integrity check. Nothing was changed and "
+            "no damaged data was used. Restore the store from a backup ('spoa restore').")
+    if code in (SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM):
+        return StoreError(
+            f"The folder {path.parent} or the file {path.name} cannot be written, so the records "
+            "cannot be opened safely. Check the folder's permissions and free space.")
+    if code == SQLITE_FULL:
+        return StoreError(f"The disk holding {path} is full; nothing was saved. Free some space "
+                          "and try again.")
+    if code == SQLITE_IOERR:
+        return StoreError(f"Reading or writing {path} failed (a disk or network problem). "
+                          "Nothing partial was saved.")
+    return StoreError(f"The records database {path} could not be used ({type(exc).__name__}).")
+
+
 def driver_cipher_version() -> str:
     """The SQLCipher version of the installed driver, or '' if it is not SQLCipher."""
     connection = sqlcipher3.connect(":memory:")
@@ -90,12 +123,7 @@ def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_util
         connection.execute(f"PRAGMA key = \"x'{_hex_key(data_key)}'\"")
         connection.execute("PRAGMA cipher_memory_security = ON")
         _check_cipher(connection)
-        try:
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlcipher3.DatabaseError:
-            raise WrongKey(
-                f"{path} could not be opened with this key: either the key does not belong to it "
-                "or the file is damaged. Nothing was changed.") from None
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         for pragma in (
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
             "PRAGMA journal_mode = WAL",
@@ -108,6 +136,9 @@ def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_util
         mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if mode.lower() != "wal":
             raise StoreError(f"The database could not switch to write-ahead logging ({mode}).")
+    except sqlcipher3.Error as exc:
+        connection.close()
+        raise explain(exc, path) from None
     except BaseException:
         connection.close()
         raise

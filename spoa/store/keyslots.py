@@ -78,9 +78,14 @@ class Slot:
     def from_dict(cls, data: dict) -> Slot:
         if data.get("kdf", {}).get("name") != "argon2id" or data.get("kind") not in (USER, RECOVERY):
             raise ValueError("unknown slot kind or key derivation")
+        kdf = KdfParams.from_dict(data["kdf"])
+        # Settings below the floor (or absurdly high) mean a damaged or doctored file.
+        if not kdf.meets(MINIMUM_KDF) or kdf.time_cost > 1000 or kdf.memory_kib > 4 * 1024 * 1024 \
+                or kdf.parallelism > 255:
+            raise ValueError("key derivation settings out of range")
         return cls(
             id=str(data["id"]), kind=data["kind"], username=str(data["username"]),
-            key_id=str(data["key_id"]), kdf=KdfParams.from_dict(data["kdf"]),
+            key_id=str(data["key_id"]), kdf=kdf,
             salt=unb64(data["salt"]), nonce=unb64(data["nonce"]), wrapped=unb64(data["wrapped"]),
             escrow_nonce=unb64(data["escrow_nonce"]), escrow=unb64(data["escrow"]),
             created_at=str(data["created_at"]),

@@ -7,6 +7,7 @@ device secret from the OS keyring) or the recovery code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -20,7 +21,16 @@ from sqlite_utils import Database
 
 from spoa.roles import Permission, Role, require
 from spoa.store import audit, schema
-from spoa.store.database import DATABASE_FILE, StoreError, WrongKey, close, connect, rekey
+from spoa.store.database import (
+    DATABASE_FILE,
+    DatabaseDamaged,
+    StoreError,
+    WrongKey,
+    close,
+    connect,
+    explain,
+    rekey,
+)
 from spoa.store.device import create_device_secret, delete_device_secret, read_device_secret
 from spoa.store.keys import (
     MINIMUM_KDF,
@@ -114,7 +124,9 @@ class UnlockAttempts:
             return {}
 
     def _write(self, data: dict) -> None:
-        write_atomically(self.path, json.dumps(data).encode("utf-8"))
+        # Best effort: a folder that cannot be written is reported by the database itself.
+        with contextlib.suppress(OSError):
+            write_atomically(self.path, json.dumps(data).encode("utf-8"))
 
     def wait_seconds(self, username: str, now: float | None = None) -> int:
         entry = self._read().get(username)
@@ -231,17 +243,9 @@ class Store:
         if wait:
             raise LockedOut(wait)
         device = cls._device_secret_for(slots)
-        db = data_key = None
-        for slot in slots.user_slots(name):
-            try:
-                data_key = open_slot(slot, password, device)
-            except WrongSecret:
-                continue
-            try:
-                db = connect(folder / DATABASE_FILE, data_key)
-                break
-            except WrongKey:
-                continue  # a slot left from before an interrupted rekey
+        database = folder / DATABASE_FILE
+        db, data_key = _open_with_first(database, slots.user_slots(name),
+                                        lambda slot: open_slot(slot, password, device))
         if db is None:
             failures = attempts.failed(name)
             left = FREE_ATTEMPTS - failures
@@ -257,13 +261,16 @@ class Store:
                 raise UnlockFailed("Unlock failed: this account is not active. Ask an administrator.")
             user = User(row[0], row[1], Role(row[2]), bool(row[3]), bool(row[4]))
             store = cls(folder, db, data_key, slots, user, device)
+            for when in attempts.succeeded(name):
+                store.audit("login_failed", "user", name, outcome="failed",
+                            at=datetime.fromisoformat(when))
+            store.audit("login")
+        except sqlcipher3.Error as exc:
+            close(db)
+            raise explain(exc, database) from None
         except BaseException:
             close(db)
             raise
-        for when in attempts.succeeded(name):
-            store.audit("login_failed", "user", name, outcome="failed",
-                        at=datetime.fromisoformat(when))
-        store.audit("login")
         return store
 
     @classmethod
@@ -277,25 +284,27 @@ class Store:
         wait = attempts.wait_seconds(RECOVERY_USER)
         if wait:
             raise LockedOut(wait)
-        db = data_key = None
-        for slot in slots.recovery_slots():
-            try:
-                data_key = open_slot(slot, code, None)
-                db = connect(folder / DATABASE_FILE, data_key)
-                break
-            except (WrongSecret, WrongKey):
-                continue
+        database = folder / DATABASE_FILE
+        db, data_key = _open_with_first(database, slots.recovery_slots(),
+                                        lambda slot: open_slot(slot, code, None))
         if db is None:
             attempts.failed(RECOVERY_USER)
             raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
         attempts.succeeded(RECOVERY_USER)
-        schema.apply(db)
         user = User(RECOVERY_USER, "Recovery", Role.ADMIN)
         device = None
         if slots.uses_keyring:
             device = read_device_secret(slots.installation_id)
-        store = cls(folder, db, data_key, slots, user, device)
-        store.audit("recovery_used")
+        try:
+            schema.apply(db)
+            store = cls(folder, db, data_key, slots, user, device)
+            store.audit("recovery_used")
+        except sqlcipher3.Error as exc:
+            close(db)
+            raise explain(exc, database) from None
+        except BaseException:
+            close(db)
+            raise
         if slots.uses_keyring and device is None:
             store._rebind_device()
         return store
@@ -461,6 +470,33 @@ class Store:
         self._data_key = new_key
         self._replace_slots(fresh)  # 3: only the new key's slots remain
         self.audit("rekey")
+
+
+def _open_with_first(database: Path, slots: list, unwrap) -> tuple[Database | None, bytes | None]:
+    """Open the database with the first slot that both accepts the secret and whose key
+    opens the file. (None, None) when no slot accepts the secret: a wrong password.
+
+    A slot that accepts the secret has proved the password right (AES-GCM), so if none
+    of those keys opens the file, the file is damaged or replaced: say so, and never
+    count it as a wrong password.
+    """
+    authenticated = False
+    for slot in slots:
+        try:
+            data_key = unwrap(slot)
+        except WrongSecret:
+            continue
+        authenticated = True
+        try:
+            return connect(database, data_key), data_key
+        except WrongKey:
+            continue  # a slot left over from an interrupted rekey
+    if authenticated:
+        raise DatabaseDamaged(
+            f"The password is right, but {database} does not open with its key: the file is "
+            "damaged or was replaced. Nothing was changed. Restore the store from a backup "
+            "('spoa restore').")
+    return None, None
 
 
 def _opens(slot, password: str, device: bytes | None, data_key: bytes) -> bool:
