@@ -417,4 +417,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    engine_status = main()
+    print()
+    import store_bench  # the encrypted store against plain SQLite (benchmarks/store_bench.py)
+
+    store_status = store_bench.main()
+    sys.exit(1 if engine_status or store_status else 0)
