@@ -50,13 +50,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import keyring
-import keyring.backend
 import sqlcipher3
 import sqlite_utils
 
 from spoa.nhs import nhs_check_digit
 from spoa.store import records, schema, search
 from spoa.store.database import BUSY_TIMEOUT_MS
+from spoa.store.device import MemoryKeyring
 from spoa.store.keys import new_data_key
 from spoa.store.store import Store
 
@@ -165,25 +165,6 @@ def queries(people: list[Person], count: int, rng: random.Random) -> list[str]:
 
 
 # -- the two databases -------------------------------------------------------------------------
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """The device secret stays in this process; the machine's own keyring is never touched."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: dict = {}
-
-    def get_password(self, service, username):
-        return self.secrets.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.secrets.pop((service, username), None)
-
 
 def plain_database(path: Path, cache_size: int) -> sqlite_utils.Database:
     connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,

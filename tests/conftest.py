@@ -144,39 +144,12 @@ def mini_module(write_module):
 
 # -- the encrypted store ---------------------------------------------------------------------
 
-class MemoryKeyring:
-    """A real keyring backend that keeps secrets in memory (keyring.set_keyring)."""
-
-    def __new__(cls):
-        import keyring.backend
-
-        class _Memory(keyring.backend.KeyringBackend):
-            priority = 1
-
-            def __init__(self):
-                super().__init__()
-                self.secrets: dict = {}
-
-            def get_password(self, service, username):
-                return self.secrets.get((service, username))
-
-            def set_password(self, service, username, password):
-                self.secrets[(service, username)] = password
-
-            def delete_password(self, service, username):
-                import keyring.errors
-
-                if (service, username) not in self.secrets:
-                    raise keyring.errors.PasswordDeleteError("not found")
-                del self.secrets[(service, username)]
-
-        return _Memory()
-
-
 @pytest.fixture(autouse=True)
 def memory_keyring():
     """Every test gets an empty in-memory keyring; the machine's own is never touched."""
     import keyring
+
+    from spoa.store.device import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()

@@ -11,6 +11,7 @@ import contextlib
 import secrets
 
 import keyring
+import keyring.backend
 import keyring.errors
 
 from spoa.store.keys import KEY_BYTES, b64, unb64
@@ -84,3 +85,28 @@ def read_device_secret(installation_id: str) -> bytes | None:
 def delete_device_secret(installation_id: str) -> None:
     with contextlib.suppress(keyring.errors.PasswordDeleteError):
         keyring.delete_password(SERVICE, installation_id)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A keyring backend that keeps secrets in this process only.
+
+    For tests, benchmarks and the packaged self-test (``keyring.set_keyring(MemoryKeyring())``).
+    It is never chosen by keyring on its own: it is not registered as a backend.
+    """
+
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.secrets:
+            raise keyring.errors.PasswordDeleteError("no such secret")
+        del self.secrets[(service, username)]

@@ -253,7 +253,7 @@ class Store:
             if left <= 0:
                 hint = f" Wait {attempts.wait_seconds(name)} seconds before the next attempt."
             raise UnlockFailed("Unlock failed: the username or password is not right." + hint)
-        try:
+        with _closed_on_failure(db, database):
             schema.apply(db)
             row = db.execute("SELECT username, display_name, role, active, must_change_password "
                              "FROM users WHERE username = ?", [name]).fetchone()
@@ -265,12 +265,6 @@ class Store:
                 store.audit("login_failed", "user", name, outcome="failed",
                             at=datetime.fromisoformat(when))
             store.audit("login")
-        except sqlcipher3.Error as exc:
-            close(db)
-            raise explain(exc, database) from None
-        except BaseException:
-            close(db)
-            raise
         return store
 
     @classmethod
@@ -295,16 +289,10 @@ class Store:
         device = None
         if slots.uses_keyring:
             device = read_device_secret(slots.installation_id)
-        try:
+        with _closed_on_failure(db, database):
             schema.apply(db)
             store = cls(folder, db, data_key, slots, user, device)
             store.audit("recovery_used")
-        except sqlcipher3.Error as exc:
-            close(db)
-            raise explain(exc, database) from None
-        except BaseException:
-            close(db)
-            raise
         if slots.uses_keyring and device is None:
             store._rebind_device()
         return store
@@ -470,6 +458,20 @@ class Store:
         self._data_key = new_key
         self._replace_slots(fresh)  # 3: only the new key's slots remain
         self.audit("rekey")
+
+
+@contextlib.contextmanager
+def _closed_on_failure(db: Database, database: Path):
+    """Close a just-opened connection if anything fails before it is handed over; driver
+    errors become messages naming the file."""
+    try:
+        yield
+    except sqlcipher3.Error as exc:
+        close(db)
+        raise explain(exc, database) from None
+    except BaseException:
+        close(db)
+        raise
 
 
 def _open_with_first(database: Path, slots: list, unwrap) -> tuple[Database | None, bytes | None]:
