@@ -1,0 +1,1 @@
+"""Letters: the service directory, referral workflow, PDF letters and the outbox."""
