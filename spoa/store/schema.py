@@ -209,6 +209,46 @@ def m004_retention(db: Database) -> None:
         )""")
 
 
+@migrations()
+def m005_directory_and_outbox(db: Database) -> None:
+    # The service directory: where referrals go (see spoa.letters.directory).
+    db.execute("""
+        CREATE TABLE services (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('camhs', 'school_nursing', 'voluntary_sector')),
+            name TEXT NOT NULL,
+            team TEXT NOT NULL DEFAULT '',
+            address TEXT NOT NULL DEFAULT '',
+            secure_email TEXT NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            age_min INTEGER NOT NULL DEFAULT 0,
+            age_max INTEGER NOT NULL DEFAULT 25,
+            postcode_districts TEXT NOT NULL DEFAULT '[]',
+            schools TEXT NOT NULL DEFAULT '[]',
+            urgencies TEXT NOT NULL DEFAULT '[]',
+            opening_notes TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        )""")
+    # Letters waiting to leave, and what happened when they tried.
+    db.execute("""
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            letter_id TEXT NOT NULL REFERENCES letters (id),
+            transport TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            message_id TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            queued_at TEXT NOT NULL,
+            queued_by TEXT NOT NULL,
+            sent_at TEXT
+        )""")
+    db.execute("ALTER TABLE referrals ADD COLUMN sent_before_review INTEGER NOT NULL DEFAULT 0")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]
