@@ -249,6 +249,23 @@ def m005_directory_and_outbox(db: Database) -> None:
     db.execute("ALTER TABLE referrals ADD COLUMN sent_before_review INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m006_referral_letter_choices_and_outbox_claims(db: Database) -> None:
+    # What the practitioner wrote as the reason for a referral and which optional letter
+    # sections they left out: chosen when drafting, used when the letter is made later.
+    db.execute("ALTER TABLE referrals ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE referrals ADD COLUMN omitted TEXT NOT NULL DEFAULT '[]'")
+    # A letter about a contact with no referral (not accepted) still belongs to someone.
+    db.execute("ALTER TABLE letters ADD COLUMN contact_id TEXT REFERENCES contacts (id)")
+    # An outbox item being sent is claimed until then, so two desks never send it at once;
+    # a claim left by a crash simply runs out.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_until TEXT")
+    db.execute("CREATE INDEX referral_steps_referral ON referral_steps (referral_id)")
+    db.execute("CREATE INDEX referrals_state ON referrals (state)")
+    db.execute("CREATE INDEX letters_referral ON letters (referral_id)")
+    db.execute("CREATE INDEX outbox_state ON outbox (state)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]
