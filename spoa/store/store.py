@@ -106,7 +106,9 @@ def check_password(password: str, username: str = "") -> None:
         raise PasswordRejected(
             f"A password needs at least {MINIMUM_PASSWORD_LENGTH} characters; a few unrelated "
             "words make a strong one that is easy to remember.")
-    if username and username in password.casefold():
+    # Short usernames (e.g. "pat") occur inside ordinary words, so only longer ones count.
+    if username and (password.casefold() == username
+                     or (len(username) >= 4 and username in password.casefold())):
         raise PasswordRejected("A password must not contain the username.")
 
 
