@@ -37,7 +37,8 @@ from spoa.letters.outbox import (
 )
 from spoa.letters.referrals import Referral, ReferralState
 from spoa.model import Route, Urgency
-from spoa.roles import NotAllowed
+from spoa.roles import NotAllowed, Permission
+from spoa.store import records
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
 from spoa.store.records import RecordError
@@ -104,11 +105,24 @@ def _letter_commands(commands) -> None:
     group = commands.add_parser("letter", help="make and verify letters")
     sub = group.add_subparsers(title="letter commands")
     make = _command(sub, "make", cmd_letter_make,
-                    "write a referral's letter, exactly as issued, to a file (supervisors)")
-    make.add_argument("referral_id")
+                    "write a letter, exactly as issued, to a file (supervisors): a referral's letter or "
+                    "its outcome letter to the referrer, an advice response, or a not-accepted letter")
+    make.add_argument("referral_id", nargs="?", help="the referral (its letter, or with --kind outcome)")
     make.add_argument("--out", required=True, type=Path)
-    make.add_argument("--kind", choices=("referral", "outcome"), default="referral",
-                      help="the letter to the service (default) or the outcome letter to the referrer")
+    make.add_argument("--kind", choices=("referral", "outcome"),
+                      help="with a referral: the letter to the service (default) or the outcome letter "
+                           "to the referrer")
+    make.add_argument("--advice", metavar="REQUEST_ID",
+                      help="the advice response to an advice request ('spoa advice list')")
+    make.add_argument("--not-accepted", metavar="CONTACT_ID",
+                      help="the not-accepted letter to the referrer of a contact whose triage outcome is "
+                           "decided (a triage session id also works)")
+    make.add_argument("--reason", action="append", default=[],
+                      help="with --not-accepted: why it is not accepted (repeat for more than one)")
+    make.add_argument("--signpost", action="append", default=[],
+                      help="with --not-accepted: where else the family can get help (repeat)")
+    make.add_argument("--omit", action="append", default=[], choices=[s.value for s in Section],
+                      help="with --advice or --not-accepted: an optional section to leave out (repeat)")
     verify = _command(sub, "verify", cmd_letter_verify,
                       "is this file a letter the hub issued? (exit 0 yes, 1 no)")
     verify.add_argument("file", type=Path)
@@ -127,6 +141,13 @@ def _outbox_commands(commands) -> None:
     send.add_argument("--before-review", action="store_true",
                       help="emergency or very urgent: send now, before a supervisor approves")
     send.add_argument("--reason", help="why it was sent before review")
+    queue = _command(sub, "queue", cmd_outbox_queue,
+                     "put an issued letter (advice, outcome, not accepted, or a sent referral's letter) in "
+                     "the outbox and send it")
+    queue.add_argument("letter_id", help="the letter's id (printed by 'spoa letter make')")
+    destination = queue.add_mutually_exclusive_group(required=True)
+    destination.add_argument("--folder", type=Path, help="save into this folder (e.g. a secure shared drive)")
+    destination.add_argument("--email", help="send to this secure email address (see 'spoa outbox smtp')")
     retry = _command(sub, "retry", cmd_outbox_retry,
                      "try queued items again; given a failed item, queue it again first")
     retry.add_argument("item_id", nargs="?")
@@ -322,6 +343,23 @@ def _hours(delta) -> str:
 # -- letter ---------------------------------------------------------------------------------------
 
 def cmd_letter_make(args) -> int:
+    chosen = [value for value in (args.referral_id, args.advice, args.not_accepted) if value]
+    if len(chosen) != 1:
+        raise BadInput("say which letter: a referral id (with --kind referral or outcome), --advice "
+                       "REQUEST_ID, or --not-accepted CONTACT_ID --reason …")
+    if args.kind and not args.referral_id:
+        raise BadInput("--kind goes with a referral id")
+    if (args.reason or args.signpost) and not args.not_accepted:
+        raise BadInput("--reason and --signpost go with --not-accepted")
+    if args.omit and args.referral_id:
+        raise BadInput("--omit: the sections a referral's letters leave out are chosen when it is drafted "
+                       "('spoa referral create --omit')")
+    if not args.out.parent.is_dir():
+        raise BadInput(f"{args.out.parent}: no such folder")
+    if args.advice:
+        return _make_advice_letter(args)
+    if args.not_accepted:
+        return _make_not_accepted_letter(args)
     with open_store(args) as store, _desk_errors():
         if args.kind == "outcome":
             letter = archive.make_outcome_letter(store, args.referral_id)
@@ -333,6 +371,52 @@ def cmd_letter_make(args) -> int:
     print(f"Letter {exported.letter.id} of referral {args.referral_id} written to {exported.path} "
           f"(sha256 {exported.letter.sha256}).")
     return EXIT_OK
+
+
+def _make_advice_letter(args) -> int:
+    with open_store(args) as store, _desk_errors():
+        letter = archive.make_advice_letter(store, args.advice, omit=_sections(args.omit))
+        exported = archive.export_letter(store, letter.id, args.out)
+    _made(letter, f"advice request {args.advice}", exported.path)
+    return EXIT_OK
+
+
+def _make_not_accepted_letter(args) -> int:
+    if not args.reason:
+        raise BadInput("--not-accepted needs at least one --reason: say why it is not accepted")
+    with open_store(args) as store, _desk_errors():
+        # The role first: which sessions a contact has is itself a record.
+        referrals.check_allowed(store, Permission.APPROVE_REFERRALS, "create", "letter")
+        session_id = _decided_session_of(store, args.not_accepted)
+        letter = archive.make_not_accepted_letter(store, session_id, reasons=args.reason,
+                                                  signposting=args.signpost, omit=_sections(args.omit))
+        exported = archive.export_letter(store, letter.id, args.out)
+    _made(letter, f"contact {letter.contact_id} (session {session_id})", exported.path)
+    return EXIT_OK
+
+
+def _sections(values: list[str]) -> list[Section]:
+    return [Section(v) for v in values]
+
+
+def _decided_session_of(store, given: str) -> str:
+    """A triage session id as given, or the latest decided session of a contact."""
+    if given.startswith("ts-"):
+        return records.get_triage_session(store.db, given).id
+    contact = records.get_contact(store.db, given)
+    decided = [s for s in records.triage_sessions_of(store.db, contact.id) if s.decision]
+    if not decided:
+        raise BadInput(f"Contact {contact.id} has no confirmed or overridden triage outcome yet; decide it "
+                       "first ('spoa referral confirm|override SESSION').")
+    return decided[-1].id
+
+
+def _made(letter, of: str, path: Path) -> None:
+    for note in letter.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"Letter {letter.id} ({letter.kind.value.replace('_', ' ')}) of {of} written to {path} "
+          f"(sha256 {letter.sha256}). Send it with 'spoa outbox queue {letter.id} --folder DIR | "
+          "--email ADDRESS'.")
 
 
 def cmd_letter_verify(args) -> int:
@@ -368,6 +452,31 @@ def cmd_outbox_send(args) -> int:
             transport = SmtpTransport(settings, args.email)
         item = outbox.send_referral(store, args.referral_id, transport, before_review=args.before_review,
                                     reason=args.reason)
+    _print_item(item)
+    if item.state is OutboxState.QUEUED:
+        print("The letter is queued and will go with 'spoa outbox retry'.", file=sys.stderr)
+    return EXIT_OK if item.state is not OutboxState.FAILED else EXIT_FAILED
+
+
+def cmd_outbox_queue(args) -> int:
+    with open_store(args) as store, _desk_errors():
+        if args.folder is not None:
+            transport = FolderTransport(args.folder)
+        else:
+            settings = SmtpSettings.load(store.folder)
+            if settings is None:
+                raise BadInput("Sending by email is not set up on this desk: run 'spoa outbox smtp "
+                               "--host … --from …' first, or use --folder.")
+            transport = SmtpTransport(settings, args.email)
+        archive.get_letter(store.db, args.letter_id)  # says so if there is no such letter
+        earlier = store.db.execute(
+            "SELECT id, state FROM outbox WHERE letter_id = ? AND transport = ? AND destination = ? "
+            "AND state != 'failed'", [args.letter_id, transport.kind, transport.destination]).fetchone()
+        if earlier is not None:
+            raise BadInput(f"Letter {args.letter_id} is already in the outbox for {transport.destination} as "
+                           f"item {earlier[0]} ({earlier[1]}); a letter is never sent twice. "
+                           f"'spoa outbox retry {earlier[0]}' tries a queued one again.")
+        item = outbox.queue_letter(store, args.letter_id, transport)
     _print_item(item)
     if item.state is OutboxState.QUEUED:
         print("The letter is queued and will go with 'spoa outbox retry'.", file=sys.stderr)

@@ -336,35 +336,48 @@ def not_accepted_content(db: Database, session_id: str, *, reasons: Iterable[str
         " ".join(why), omit, modules, not_accepted_reasons=why, signposting=where, **approver)
 
 
+_HOW_SOON = {"today": "needed today", "within_week": "needed within a week",
+             "routine": "routine"}
+
+
 def advice_content(db: Database, advice_request_id: str, *, document_id: str,
                    issued_on: date | None = None, omit: Iterable[Section] = (),
                    modules: ModuleLookup | None = None) -> Assembled:
     """The specialist's answer to the GP's or school nurse's question."""
-    row = db.execute("SELECT contact_id, question, context, response, responded_by, responded_at "
-                     "FROM advice_requests WHERE id = ?", [advice_request_id]).fetchone()
+    row = db.execute("SELECT contact_id, question, context, response, responded_by, responded_at, "
+                     "tried, how_soon FROM advice_requests WHERE id = ?", [advice_request_id]).fetchone()
     if row is None:
         raise RecordNotFound(f"There is no advice request with the id {advice_request_id!r}.")
-    contact_id, question, context, response, responded_by, responded_at = row
+    contact_id, question, context, response, responded_by, responded_at, tried, how_soon = row
     if not (response or "").strip():
         raise ReferralRefused(f"Advice request {advice_request_id} has no response yet; record the "
                               "advice before making the letter.")
     contact = records.get_contact(db, contact_id)
     child = records.get_child(db, contact.child_id)
     sessions = [s for s in records.triage_sessions_of(db, contact_id) if s.outcome is not None]
-    asked = question if not context else f"{question}\n\n{context}"
+    asked = "\n\n".join(part for part in (
+        question,
+        f"Context: {context}" if context else "",
+        f"Already tried: {tried}" if tried else "",
+    ) if part)
+    reason = "Request for specialist advice" + (f" ({_HOW_SOON.get(how_soon, how_soon)})" if how_soon else "")
     approval = {}
     if responded_by:
         approval = {"approved_by": _display_name(db, responded_by),
                     "approved_on": datetime.fromisoformat(responded_at).date() if responded_at else None}
     common = {"kind": LetterKind.ADVICE_RESPONSE, "document_id": document_id,
               "issued_on": issued_on or _today(), "recipient": referrer_recipient(contact),
-              "child": child_identifiers(child), "referrer": referrer_details(contact), "reason": question,
+              "child": child_identifiers(child), "referrer": referrer_details(contact), "reason": reason,
               "consent": consent_text(contact.consent), "advice_question": asked, "advice_given": response,
               "omitted": frozenset(omit), **approval}
     if not sessions:
+        urgent = how_soon == "today"
+        hours = 24 if urgent else 120
         return Assembled(LetterContent(
-            route=Route.ADVICE, urgency=Urgency.ROUTINE,
-            respond_within_hours=Urgency.ROUTINE.longest_response_hours, respond_by=None,
+            route=Route.ADVICE, urgency=Urgency.URGENT if urgent else Urgency.ROUTINE,
+            respond_within_hours=hours,
+            respond_by=records.deadlines(contact.received_at, contact_within_hours=None,
+                                         respond_within_hours=hours)[1],
             module=ModuleRef("", "", ""), **common))
     session = sessions[-1]
     urgency = session.final_urgency or session.recommended_urgency

@@ -266,6 +266,21 @@ def m006_referral_letter_choices_and_outbox_claims(db: Database) -> None:
     db.execute("CREATE INDEX outbox_state ON outbox (state)")
 
 
+@migrations()
+def m007_advice_request_details(db: Database) -> None:
+    # An advice request as the requester put it (what has been tried, how soon the advice
+    # is needed), who recorded it, and the referral it became when the requester had
+    # authorised conversion (see spoa.advice).
+    db.execute("ALTER TABLE advice_requests ADD COLUMN tried TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE advice_requests ADD COLUMN how_soon TEXT NOT NULL DEFAULT 'routine'")
+    db.execute("ALTER TABLE advice_requests ADD COLUMN created_by TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE advice_requests ADD COLUMN referral_id TEXT REFERENCES referrals (id)")
+    db.execute("ALTER TABLE advice_requests ADD COLUMN converted_by TEXT")
+    db.execute("ALTER TABLE advice_requests ADD COLUMN converted_at TEXT")
+    db.execute("CREATE INDEX advice_requests_contact ON advice_requests (contact_id)")
+    db.execute("CREATE INDEX letters_advice_request ON letters (advice_request_id)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]
