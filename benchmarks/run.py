@@ -422,4 +422,8 @@ if __name__ == "__main__":
     import store_bench  # the encrypted store against plain SQLite (benchmarks/store_bench.py)
 
     store_status = store_bench.main()
-    sys.exit(1 if engine_status or store_status else 0)
+    print()
+    import letters_bench  # batch export of referral letters (benchmarks/letters_bench.py)
+
+    letters_status = letters_bench.main()
+    sys.exit(1 if engine_status or store_status or letters_status else 0)
