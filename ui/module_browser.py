@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from spoa.rules.catalog import ModuleSurvey, discover, survey
-from ui.tasks import run_in_background
+from ui.tasks import BackgroundTasks
 
 COLUMNS = ("Module", "Version", "Title", "Source", "Status", "Vignettes")
 _BROKEN = QColor("#b00020")
@@ -85,6 +85,7 @@ class ModuleBrowser(QWidget):
     def __init__(self, parent=None, load=None):
         super().__init__(parent)
         self._load = load or (lambda: survey(discover()))
+        self.tasks = BackgroundTasks(self)
         self.setObjectName("moduleBrowser")
         self.setAccessibleName("Rule module browser")
 
@@ -123,7 +124,7 @@ class ModuleBrowser(QWidget):
     def reload(self) -> None:
         self.reload_button.setEnabled(False)
         self.summary.setText("Loading rule modules…")
-        run_in_background(self._load, self._loaded, self._failed, self)
+        self.tasks.run(self._load, self._loaded, self._failed)
 
     def _loaded(self, rows: list[ModuleSurvey]) -> None:
         self.model.set_rows(rows)

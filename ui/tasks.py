@@ -1,75 +1,53 @@
-"""Run a core function off the UI thread and hand its result back by signal.
+"""Run core work off the UI thread and hand its result back on the UI thread.
 
-Workers never touch widgets: the callbacks run on the main thread, connected through
-Qt's queued signals.
+One worker thread per owner (like a desk session: the database is used from one thread
+at a time). The worker never touches widgets: it emits a queued signal carrying the
+callback and the result, and Qt delivers it on the thread the owner lives in.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from ui.errors import report_unexpected
 
 
-class _Signals(QObject):
-    succeeded = Signal(object)
-    failed = Signal(object)
+class BackgroundTasks(QObject):
+    """Owned by a widget; ``run(fn, on_success, on_failure)`` never blocks the UI."""
 
+    _finished = Signal(object, object)  # the callback to call, and its argument
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], object]):
-        super().__init__()
-        self.fn = fn
-        self.signals = _Signals()
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spoa-task")
+        self._finished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.destroyed.connect(lambda *_: self._executor.shutdown(wait=False, cancel_futures=True))
 
-    def run(self) -> None:
+    def run(self, fn: Callable[[], object], on_success: Callable[[object], None],
+            on_failure: Callable[[Exception], None]) -> None:
+        self._executor.submit(self._work, fn, on_success, on_failure)
+
+    def _work(self, fn, on_success, on_failure) -> None:
         try:
-            result = self.fn()
-        except Exception as exc:  # reported on the main thread; never lost
+            result = fn()
+        except Exception as exc:  # reported on the UI thread; never lost
             # The type and where, never the message: it may hold patient data.
             report_unexpected(type(exc), exc, exc.__traceback__)
-            self.signals.failed.emit(exc)
+            callback, argument = on_failure, exc
         else:
-            self.signals.succeeded.emit(result)
+            callback, argument = on_success, result
+        # The owner may have gone while we worked (window closed): then nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            self._finished.emit(callback, argument)
 
+    def _deliver(self, callback: Callable[[object], None], argument: object) -> None:
+        callback(argument)
 
-def run_in_background(
-    fn: Callable[[], object],
-    on_success: Callable[[object], None],
-    on_failure: Callable[[Exception], None],
-    owner: QObject,
-) -> None:
-    """Run ``fn()`` on the shared thread pool; call back on the main thread.
-
-    ``owner`` keeps the signal receiver alive and on the main thread.
-    """
-    job = _Job(fn)
-    job.signals.setParent(None)
-    relay = _Relay(owner, on_success, on_failure)
-    job.signals.succeeded.connect(relay.success)
-    job.signals.failed.connect(relay.failure)
-    job.setAutoDelete(True)
-    relay.keep = job.signals  # the signals object must outlive the runnable
-    QThreadPool.globalInstance().start(job)
-
-
-class _Relay(QObject):
-    def __init__(self, owner: QObject, on_success, on_failure):
-        super().__init__(owner)
-        self.on_success = on_success
-        self.on_failure = on_failure
-        self.keep = None
-
-    def success(self, result: object) -> None:
-        try:
-            self.on_success(result)
-        finally:
-            self.deleteLater()
-
-    def failure(self, exc: Exception) -> None:
-        try:
-            self.on_failure(exc)
-        finally:
-            self.deleteLater()
+    def wait(self) -> None:
+        """Finish queued work (for closing the app and for tests)."""
+        self._executor.shutdown(wait=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spoa-task")
