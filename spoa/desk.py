@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from spoa.model import Outcome, ReferrerType, SessionContext, Urgency
-from spoa.roles import NotAllowed, Permission
+from spoa.roles import Permission
 from spoa.rules.module import RuleModule
 from spoa.rules.session import TriageSession
 from spoa.store import records, search
-from spoa.store.database import StoreError
 from spoa.store.records import (
     Child,
     ChildDraft,
@@ -75,13 +74,7 @@ class ContactView:
 
 def _check(store: Store, permission: Permission, action: str, record_type: str = "",
            record_id: str = "") -> None:
-    if not store.is_open:
-        raise StoreError("The store is locked. Unlock it to carry on.")
-    try:
-        store.require(permission)
-    except NotAllowed:
-        store.audit(action, record_type, record_id, outcome="denied")
-        raise
+    store.authorise(permission, action, record_type, record_id)
 
 
 # -- contacts -----------------------------------------------------------------------------

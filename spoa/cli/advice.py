@@ -26,7 +26,7 @@ from pathlib import Path
 from spoa import advice
 from spoa.advice import AdviceDraft, AdviceRequest
 from spoa.cli.access import add_store_arguments, open_store
-from spoa.cli.common import EXIT_OK, BadInput
+from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, dotted, field_path
 from spoa.model import Urgency
 from spoa.roles import NotAllowed
 from spoa.rules.catalog import discover
@@ -127,12 +127,12 @@ def read_advice_file(path: Path) -> AdviceFile:
 
     def bad(keys: tuple, message: str) -> BadInput:
         line = located.line_of(keys)
-        return BadInput(f"{path}:{line}: {_dotted(keys)}: {message}" if line
-                        else f"{path}: {_dotted(keys)}: {message}")
+        return BadInput(f"{path}:{line}: {dotted(keys)}: {message}" if line
+                        else f"{path}: {dotted(keys)}: {message}")
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a request file is a set of named fields (requester, child, question, ...)")
-    _known(data, FILE_KEYS, (), bad)
+    check_known_keys(data, FILE_KEYS, (), bad)
     answers = data.get("answers")
     if answers is not None and not isinstance(answers, dict):
         raise bad(("answers",), "must map question ids to answers")
@@ -146,7 +146,7 @@ def read_advice_file(path: Path) -> AdviceFile:
     try:
         answers = advice.check_request(draft, answers=answers, module=module)
     except InvalidField as exc:
-        raise bad(_field_path(exc.field), exc.problem) from None
+        raise bad(field_path(exc.field), exc.problem) from None
     except AnswersRejected as exc:
         first = exc.errors[0]
         more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
@@ -191,7 +191,7 @@ def _contact(data: dict, bad) -> tuple[ContactDraft | None, str | None]:
     requester = data.get("requester")
     if not isinstance(requester, dict):
         raise bad(("requester",), "is required: the professional asking (type, name, organisation, contact)")
-    _known(requester, REQUESTER_KEYS, ("requester",), bad)
+    check_known_keys(requester, REQUESTER_KEYS, ("requester",), bad)
     if "type" not in requester:
         raise bad(("requester",),
                   "needs a type: one of " + ", ".join(r.value for r in advice.REQUESTER_TYPES))
@@ -200,7 +200,7 @@ def _contact(data: dict, bad) -> tuple[ContactDraft | None, str | None]:
         child_data = data["child"]
         if not isinstance(child_data, dict):
             raise bad(("child",), "must be a set of named fields (given_name, family_name, ...)")
-        _known(child_data, CHILD_KEYS, ("child",), bad)
+        check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
         if "given_name" not in child_data or "family_name" not in child_data:
             raise bad(("child",), "needs given_name and family_name")
         child = ChildDraft(**child_data)
@@ -221,34 +221,12 @@ def _contact(data: dict, bad) -> tuple[ContactDraft | None, str | None]:
             try:
                 records.child_row(child)
             except InvalidField as exc:
-                raise bad(("child", *_field_path(exc.field)), exc.problem) from None
+                raise bad(("child", *field_path(exc.field)), exc.problem) from None
         records.contact_row(draft)
         advice.check_requester(draft.referrer_type)
     except InvalidField as exc:
-        raise bad(_FIELD_PATHS.get(exc.field, _field_path(exc.field)), exc.problem) from None
+        raise bad(_FIELD_PATHS.get(exc.field, field_path(exc.field)), exc.problem) from None
     return draft, None
-
-
-def _known(data: dict, known: tuple, where: tuple, bad) -> None:
-    for key in data:
-        if key not in known:
-            raise bad((*where, key), "is not a field here; expected one of: " + ", ".join(known))
-
-
-def _field_path(field_name: str) -> tuple:
-    """'carers[1].phone' -> ('carers', 1, 'phone'), the path of its line in the file."""
-    keys: list = []
-    for part in field_name.replace("[", ".").replace("]", "").split("."):
-        if part:
-            keys.append(int(part) if part.isdigit() else part)
-    return tuple(keys)
-
-
-def _dotted(keys: tuple) -> str:
-    text = ""
-    for key in keys:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "file"
 
 
 def read_text_file(path: Path) -> str:

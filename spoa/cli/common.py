@@ -1,4 +1,5 @@
-"""What every command module shares: exit codes, the user-fixable error, argument types."""
+"""What every command module shares: exit codes, the user-fixable error, argument types,
+and naming a field of an input file in a message."""
 
 from __future__ import annotations
 
@@ -17,3 +18,27 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("write the date as YYYY-MM-DD") from None
+
+
+def check_known_keys(data: dict, known: tuple, where: tuple, bad) -> None:
+    """Refuse a field the file format does not have (a typo would otherwise be ignored)."""
+    for key in data:
+        if key not in known:
+            raise bad((*where, key), "is not a field here; expected one of: " + ", ".join(known))
+
+
+def field_path(field_name: str) -> tuple:
+    """'carers[1].phone' -> ('carers', 1, 'phone'), the path of its line in the file."""
+    keys: list = []
+    for part in field_name.replace("[", ".").replace("]", "").split("."):
+        if part:
+            keys.append(int(part) if part.isdigit() else part)
+    return tuple(keys)
+
+
+def dotted(keys: tuple) -> str:
+    """('carers', 1, 'phone') -> 'carers[1].phone', as a message names a field."""
+    text = ""
+    for key in keys:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "file"

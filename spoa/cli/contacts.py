@@ -18,7 +18,7 @@ from pathlib import Path
 from spoa import desk, nhs
 from spoa.cli.access import add_store_arguments
 from spoa.cli.access import open_store as _open_store
-from spoa.cli.common import EXIT_OK, BadInput
+from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, dotted, field_path
 from spoa.model import ReferrerType
 from spoa.roles import NotAllowed
 from spoa.rules.catalog import discover
@@ -120,22 +120,22 @@ def read_contact_file(path: Path) -> ContactFile:
     def bad(keys: tuple, message: str) -> BadInput:
         line = located.line_of(keys)
         where = f"{path}:{line}" if line else str(path)
-        return BadInput(f"{where}: {_dotted(keys)}: {message}")
+        return BadInput(f"{where}: {dotted(keys)}: {message}")
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a contact file is a set of named sections (child, referrer, ...)")
-    _known_keys(data, FILE_KEYS, (), bad)
+    check_known_keys(data, FILE_KEYS, (), bad)
     child = None
     if "child" in data:
         child_data = _section(data, "child", bad)
-        _known_keys(child_data, CHILD_KEYS, ("child",), bad)
+        check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
         if "given_name" not in child_data or "family_name" not in child_data:
             raise bad(("child",), "needs given_name and family_name")
         child = ChildDraft(**child_data)
     elif "child_id" not in data:
         raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
     referrer = _section(data, "referrer", bad)
-    _known_keys(referrer, REFERRER_KEYS, ("referrer",), bad)
+    check_known_keys(referrer, REFERRER_KEYS, ("referrer",), bad)
     if "type" not in referrer:
         raise bad(("referrer",), "needs a type: one of " + ", ".join(r.value for r in ReferrerType))
     consent = data.get("consent") or {}
@@ -154,11 +154,11 @@ def read_contact_file(path: Path) -> ContactFile:
             if row["nhs_number"]:
                 warnings.extend(w for w in [nhs.parse_nhs_number(row["nhs_number"]).warning] if w)
     except InvalidField as exc:
-        raise bad(("child", *_field_path(exc.field)), exc.problem) from None
+        raise bad(("child", *field_path(exc.field)), exc.problem) from None
     try:
         records.contact_row(draft)
     except InvalidField as exc:
-        keys = _CONTACT_FIELD_PATHS.get(exc.field, _field_path(exc.field))
+        keys = _CONTACT_FIELD_PATHS.get(exc.field, field_path(exc.field))
         raise bad(keys, exc.problem) from None
     module, answers = _module_and_answers(data, bad)
     return ContactFile(path, draft, module, answers, warnings)
@@ -194,28 +194,6 @@ def _section(data: dict, key: str, bad) -> dict:
     if not isinstance(value, dict):
         raise bad((key,), "is required: a set of named fields")
     return value
-
-
-def _known_keys(data: dict, known: tuple, where: tuple, bad) -> None:
-    for key in data:
-        if key not in known:
-            raise bad((*where, key), "is not a field here; expected one of: " + ", ".join(known))
-
-
-def _field_path(field_name: str) -> tuple:
-    """'carers[1].phone' -> ('carers', 1, 'phone'), the path of its line in the file."""
-    keys: list = []
-    for part in field_name.replace("[", ".").replace("]", "").split("."):
-        if part:
-            keys.append(int(part) if part.isdigit() else part)
-    return tuple(keys)
-
-
-def _dotted(keys: tuple) -> str:
-    text = ""
-    for key in keys:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text or "file"
 
 
 # -- commands ----------------------------------------------------------------------------

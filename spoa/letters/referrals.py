@@ -40,9 +40,8 @@ from spoa.letters.content import Section
 from spoa.letters.directory import Service, load_services
 from spoa.letters.routing import ServiceMatch
 from spoa.model import Route, Urgency
-from spoa.roles import NotAllowed, Permission
+from spoa.roles import Permission
 from spoa.store import records
-from spoa.store.database import StoreError
 from spoa.store.records import (
     FREE_TEXT_LIMIT,
     NAME_LIMIT,
@@ -161,14 +160,8 @@ class ServiceChoices:
 
 def check_allowed(store: Store, permission: Permission, action: str, record_type: str = "",
                   record_id: str = "") -> None:
-    """The desk's rule: locked stores refuse; a refusal is audited as 'denied' and raised."""
-    if not store.is_open:
-        raise StoreError("The store is locked. Unlock it to carry on.")
-    try:
-        store.require(permission)
-    except NotAllowed:
-        store.audit(action, record_type, record_id, outcome="denied")
-        raise
+    """The desk's rule (Store.authorise): locked stores refuse; refusals are audited."""
+    store.authorise(permission, action, record_type, record_id)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlcipher3
 from sqlite_utils import Database
 
-from spoa.roles import Permission, Role, require
+from spoa.roles import NotAllowed, Permission, Role, require
 from spoa.store import audit, schema
 from spoa.store.database import (
     DATABASE_FILE,
@@ -325,6 +325,18 @@ class Store:
 
     def require(self, permission: Permission) -> None:
         require(self.user.role, permission)
+
+    def authorise(self, permission: Permission, action: str, record_type: str = "",
+                  record_id: str = "") -> None:
+        """The desk's rule for every operation: a locked store refuses; a role that may not
+        do this is refused, and the refusal is audited as 'denied'."""
+        if not self.is_open:
+            raise StoreError("The store is locked. Unlock it to carry on.")
+        try:
+            self.require(permission)
+        except NotAllowed:
+            self.audit(action, record_type, record_id, outcome="denied")
+            raise
 
     def audit(self, action: str, record_type: str = "", record_id: str = "", outcome: str = "ok",
               at: datetime | None = None) -> int:
