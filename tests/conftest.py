@@ -195,6 +195,7 @@ def staffed_store(new_store, store_folder):
     admin, _ = new_store
     admin.add_user("pat", "Pat Practitioner", Role.PRACTITIONER, "temporary pass 1")
     admin.add_user("sam", "Sam Supervisor", Role.SUPERVISOR, "temporary pass 2")
+    admin.lock()  # each test opens the store as whoever it needs
     for name, temporary, chosen in (("pat", "temporary pass 1", PRACTITIONER_PASSWORD),
                                     ("sam", "temporary pass 2", SUPERVISOR_PASSWORD)):
         with Store.unlock(store_folder, name, temporary) as first_login:

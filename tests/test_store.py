@@ -295,3 +295,17 @@ def test_audit_entries_carry_ids_not_text(audited):
     assert all(len(str(v)) <= 64 or str(v).startswith(("20",)) for row in rows for v in row)
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.append(audited.db, b"k" * 32, username="u", role="admin", action="drop tables")
+
+
+def test_rekey_is_refused_while_another_desk_has_the_store_open(staffed_store, store_folder):
+    with staffed_store("pat") as other_desk, staffed_store("admin") as admin:
+        before = (store_folder / "keyslots.json").read_bytes()
+        with pytest.raises(StoreError, match="open in another desk"):
+            admin.rekey()
+        assert (store_folder / "keyslots.json").read_bytes() == before
+        assert other_desk.db.execute("SELECT count(*) FROM users").fetchone()[0] == 3
+        admin.audit("view", "contact", "c1")  # the refusing desk carries on normally
+    with staffed_store("admin") as admin:
+        admin.rekey()
+    with staffed_store("pat") as pat:
+        assert pat.user.username == "pat"

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from spoa.roles import NotAllowed, Permission, Role, require
 from spoa.store import audit, schema
 from spoa.store.database import (
+    BUSY_TIMEOUT_MS,
     DATABASE_FILE,
     DatabaseDamaged,
     StoreError,
@@ -58,6 +59,7 @@ FREE_ATTEMPTS = 5
 FIRST_DELAY_SECONDS = 30
 LONGEST_DELAY_SECONDS = 15 * 60
 MINIMUM_PASSWORD_LENGTH = 10
+ALONE_WAIT_MS = 2000  # how long rekey waits for other desks' transactions before refusing
 RECOVERY_USER = "(recovery code)"
 
 
@@ -463,15 +465,43 @@ class Store:
         """A new data key for the database, every slot re-wrapped; safe against a crash at
         any point: the slot file holds slots for both keys until the database is rekeyed."""
         self.require(Permission.REKEY)
-        old_key = self._data_key
-        new_key = new_data_key()
-        current = [s for s in self.slots.slots if s.key_id == key_id(old_key)]
-        fresh = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
-        self._replace_slots([*current, *fresh])  # 1: both keys can open
-        rekey(self.db, new_key)  # 2: the database now needs the new key
-        self._data_key = new_key
-        self._replace_slots(fresh)  # 3: only the new key's slots remain
-        self.audit("rekey")
+        with self._alone():
+            old_key = self._data_key
+            new_key = new_data_key()
+            current = [s for s in self.slots.slots if s.key_id == key_id(old_key)]
+            fresh = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
+            self._replace_slots([*current, *fresh])  # 1: both keys can open
+            rekey(self.db, new_key)  # 2: the database now needs the new key
+            self._data_key = new_key
+            self._replace_slots(fresh)  # 3: only the new key's slots remain
+            self.audit("rekey")
+
+    @contextlib.contextmanager
+    def _alone(self):
+        """Hold the database exclusively, or refuse: re-keying under another desk that has
+        the store open would leave that desk unable to read or write."""
+        db = self.db
+        db.execute(f"PRAGMA busy_timeout = {ALONE_WAIT_MS}")
+        try:
+            # In WAL mode, exclusive locking is refused while any other connection (in
+            # this process or another) has the database open.
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+            db.execute("COMMIT")
+        except sqlcipher3.OperationalError as exc:
+            db.execute("PRAGMA locking_mode = NORMAL")
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(
+                    "The store is open in another desk (here or on another computer). Lock or "
+                    "close it everywhere else, then change the key. Nothing was changed.") from None
+            raise explain(exc, self.folder / DATABASE_FILE) from None
+        try:
+            yield
+        finally:
+            db.execute("PRAGMA locking_mode = NORMAL")
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # releases the lock
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 @contextlib.contextmanager
