@@ -16,9 +16,7 @@ The advice letter is made with ``spoa letter make --advice ID --out FILE`` and q
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,15 +24,13 @@ from pathlib import Path
 from spoa import advice
 from spoa.advice import AdviceDraft, AdviceRequest
 from spoa.cli.access import add_store_arguments, open_store
-from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, dotted, field_path
+from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, desk_errors, dotted, field_path
 from spoa.model import Urgency
-from spoa.roles import NotAllowed
 from spoa.rules.catalog import discover
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
 from spoa.rules.yamlsafe import YamlProblem, load_file
 from spoa.store import records
-from spoa.store.database import StoreError
 from spoa.store.records import ChildDraft, ContactDraft, InvalidField, RecordError
 
 FILE_KEYS = ("requester", "child", "child_id", "contact_id", "source_of_referral", "received_at", "consent",
@@ -88,18 +84,6 @@ def _command(group, name: str, run, help_text: str):
     add_store_arguments(parser)
     parser.set_defaults(run=run)
     return parser
-
-
-@contextlib.contextmanager
-def _desk_errors() -> Iterator[None]:
-    """What the desk refuses becomes a message and exit code 2, never a traceback."""
-    try:
-        yield
-    except (RecordError, NotAllowed, StoreError) as exc:
-        raise BadInput(str(exc)) from None
-    except AnswersRejected as exc:
-        lines = "\n".join(f"  answers.{e.question_id}: {e.message}" for e in exc.errors)
-        raise BadInput(f"some answers cannot be used:\n{lines}") from None
 
 
 # -- the request file ------------------------------------------------------------------------------
@@ -269,7 +253,7 @@ def _indented(text: str) -> str:
 
 def cmd_add(args) -> int:
     request_file = read_advice_file(args.file)
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         recorded = advice.record_request(store, request_file.draft, contact=request_file.contact,
                                          contact_id=request_file.contact_id, answers=request_file.answers,
                                          module=request_file.module)
@@ -291,7 +275,7 @@ def cmd_add(args) -> int:
 
 
 def cmd_list(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         found = advice.list_requests(store, awaiting=args.awaiting)
     if not found:
         print("no advice requests awaiting a response" if args.awaiting else "no open advice requests")
@@ -301,7 +285,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         view = advice.view_request(store, args.request_id)
     request = view.request
     print(f"Advice request {request.id}: {request.state}")
@@ -338,7 +322,7 @@ def cmd_show(args) -> int:
 
 def cmd_respond(args) -> int:
     text = read_text_file(args.text_file) if args.text_file is not None else args.text
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         request = advice.respond(store, args.request_id, text, reason=args.reason)
     print(f"Advice recorded on request {request.id} by {request.responded_by}. Make the letter: "
           f"'spoa letter make --advice {request.id} --out FILE'.")
@@ -346,7 +330,7 @@ def cmd_respond(args) -> int:
 
 
 def cmd_authorise(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         request = advice.authorise_conversion(store, args.request_id, args.reason,
                                               authorised=not args.withdraw)
     print(f"Advice request {request.id}: conversion into a referral "
@@ -355,7 +339,7 @@ def cmd_authorise(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         done = advice.convert(store, args.request_id, args.service, reason=args.reason, urgency=args.urgency)
     referral = done.referral
     how = {"confirmed": "its triage outcome confirmed", "overridden": "its triage outcome overridden",

@@ -1,16 +1,37 @@
-"""What every command module shares: exit codes, the user-fixable error, argument types,
-and naming a field of an input file in a message."""
+"""What every command module shares: exit codes, the user-fixable error and the desk's
+refusals turned into it, argument types, and naming a field of an input file in a message."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from datetime import date
+
+from spoa.letters.outbox import DeliveryProblem
+from spoa.roles import NotAllowed
+from spoa.rules.errors import AnswersRejected
+from spoa.store.database import StoreError
+from spoa.store.device import KeyringUnavailable
+from spoa.store.records import RecordError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class BadInput(Exception):
     """Input the user can fix; the message says how. Exit code 2."""
+
+
+@contextlib.contextmanager
+def desk_errors() -> Iterator[None]:
+    """What the desk refuses becomes a message and exit code 2, never a traceback."""
+    try:
+        yield
+    except (RecordError, NotAllowed, StoreError, DeliveryProblem, KeyringUnavailable) as exc:
+        raise BadInput(str(exc)) from None
+    except AnswersRejected as exc:
+        lines = "\n".join(f"  answers.{e.question_id}: {e.message}" for e in exc.errors)
+        raise BadInput(f"some answers cannot be used:\n{lines}") from None
 
 
 def iso_date(text: str) -> date:

@@ -8,27 +8,23 @@ outcome in one transaction and prints the contact's id and any possible duplicat
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from spoa import desk, nhs
 from spoa.cli.access import add_store_arguments
 from spoa.cli.access import open_store as _open_store
-from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, dotted, field_path
+from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, desk_errors, dotted, field_path
 from spoa.model import ReferrerType
-from spoa.roles import NotAllowed
 from spoa.rules.catalog import discover
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
 from spoa.rules.session import TriageSession
 from spoa.rules.yamlsafe import YamlProblem, load_file
 from spoa.store import records
-from spoa.store.database import StoreError
-from spoa.store.records import ChildDraft, ContactDraft, ContactSummary, InvalidField, RecordError
+from spoa.store.records import ChildDraft, ContactDraft, ContactSummary, InvalidField
 from spoa.store.store import Store
 
 FILE_KEYS = ("child", "child_id", "referrer", "source_of_referral", "received_at", "consent", "kind",
@@ -81,18 +77,6 @@ def add_commands(commands) -> None:
     find.add_argument("--limit", type=int, default=50)
     add_store_arguments(find)
     find.set_defaults(run=cmd_contact_search)
-
-
-@contextlib.contextmanager
-def _desk_errors() -> Iterator[None]:
-    """What the desk refuses becomes a message and exit code 2, never a traceback."""
-    try:
-        yield
-    except (RecordError, NotAllowed, StoreError) as exc:
-        raise BadInput(str(exc)) from None
-    except AnswersRejected as exc:
-        lines = "\n".join(f"  answers.{e.question_id}: {e.message}" for e in exc.errors)
-        raise BadInput(f"some answers cannot be used:\n{lines}") from None
 
 
 # -- the contact file --------------------------------------------------------------------
@@ -202,7 +186,7 @@ def cmd_contact_add(args) -> int:
     contact_file = read_contact_file(args.file)
     for warning in contact_file.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         added = desk.add_contact(store, contact_file.draft, module=contact_file.module,
                                  answers=contact_file.answers)
         contact = records.get_contact(store.db, added.contact_id)
@@ -236,14 +220,14 @@ def _print_triage(saved: desk.TriageSaved, contact: records.Contact) -> None:
 
 
 def cmd_contact_list(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         found = desk.list_contacts(store, status=args.status, limit=args.limit)
     _print_summaries(found, "no contacts")
     return EXIT_OK
 
 
 def cmd_contact_search(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         found = desk.search_contacts(store, " ".join(args.text), limit=args.limit)
     _print_summaries(found, "no contact matches")
     return EXIT_OK
@@ -262,7 +246,7 @@ def _print_summaries(found: list[ContactSummary], nothing: str) -> None:
 
 
 def cmd_contact_show(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         view = desk.view_contact(store, args.contact_id)
     contact, child = view.contact, view.child
     print(f"Contact {contact.id} ({contact.kind}), {contact.status}")

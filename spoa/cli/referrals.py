@@ -16,19 +16,16 @@ A role that may not do something gets exit code 2 and the reason.
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from spoa import desk
 from spoa.cli.access import add_store_arguments, ask_secret, open_store, store_folder
-from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, iso_date
+from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, desk_errors, iso_date
 from spoa.letters import archive, outbox, referrals
 from spoa.letters.content import Section
 from spoa.letters.outbox import (
-    DeliveryProblem,
     FolderTransport,
     OutboxItem,
     OutboxState,
@@ -37,11 +34,8 @@ from spoa.letters.outbox import (
 )
 from spoa.letters.referrals import Referral, ReferralState
 from spoa.model import Route, Urgency
-from spoa.roles import NotAllowed, Permission
+from spoa.roles import Permission
 from spoa.store import records
-from spoa.store.database import StoreError
-from spoa.store.device import KeyringUnavailable
-from spoa.store.records import RecordError
 
 SMTP_PASSWORD_VARIABLE = "SPOA_SMTP_PASSWORD"  # noqa: S105 (a variable name, not a password)
 
@@ -179,15 +173,6 @@ def _instant(text: str) -> datetime:
     return moment
 
 
-@contextlib.contextmanager
-def _desk_errors() -> Iterator[None]:
-    """What the desk refuses becomes a message and exit code 2, never a traceback."""
-    try:
-        yield
-    except (RecordError, NotAllowed, StoreError, DeliveryProblem, KeyringUnavailable) as exc:
-        raise BadInput(str(exc)) from None
-
-
 # -- printing ---------------------------------------------------------------------------------
 
 def _when(moment: datetime | None) -> str:
@@ -237,7 +222,7 @@ def _print_item(item: OutboxItem) -> None:
 # -- referral ------------------------------------------------------------------------------------
 
 def cmd_confirm(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         decided = desk.confirm_outcome(store, args.session_id)
     print(f"Session {decided.id}: confirmed {decided.final_route.label}, "
           f"{decided.final_urgency.label.lower()}.")
@@ -245,7 +230,7 @@ def cmd_confirm(args) -> int:
 
 
 def cmd_override(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         decided = desk.override_outcome(store, args.session_id, args.route, args.urgency, args.reason)
     print(f"Session {decided.id}: overridden to {decided.final_route.label}, "
           f"{decided.final_urgency.label.lower()} (reason kept with the session).")
@@ -253,7 +238,7 @@ def cmd_override(args) -> int:
 
 
 def cmd_services(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         choices = referrals.service_choices(store, args.session_id)
     print(choices.message)
     for match in choices.matches:
@@ -264,7 +249,7 @@ def cmd_services(args) -> int:
 
 
 def cmd_create(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         referral = referrals.create_referral(store, args.session_id, args.service, reason=args.reason,
                                              omit=args.omit)
     print(f"Referral {referral.id} drafted to {referral.service_id}. Submit it for approval: "
@@ -276,7 +261,7 @@ def cmd_create(args) -> int:
 
 
 def _transition(args, operation, done: str, *extra) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         referral = operation(store, args.referral_id, *extra)
     print(f"Referral {referral.id} {done}: now {_state(referral)}.")
     return EXIT_OK
@@ -303,7 +288,7 @@ def cmd_close(args) -> int:
 
 
 def cmd_show(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         referral = referrals.view_referral(store, args.referral_id)
         letters = archive.letters_of_referral(store.db, args.referral_id)
     _print_referral(referral)
@@ -314,7 +299,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_list(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         if args.overdue:
             late = referrals.overdue(store, args.at)
             if args.state:
@@ -360,7 +345,7 @@ def cmd_letter_make(args) -> int:
         return _make_advice_letter(args)
     if args.not_accepted:
         return _make_not_accepted_letter(args)
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         if args.kind == "outcome":
             letter = archive.make_outcome_letter(store, args.referral_id)
             exported = archive.export_letter(store, letter.id, args.out)
@@ -374,7 +359,7 @@ def cmd_letter_make(args) -> int:
 
 
 def _make_advice_letter(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         letter = archive.make_advice_letter(store, args.advice, omit=_sections(args.omit))
         exported = archive.export_letter(store, letter.id, args.out)
     _made(letter, f"advice request {args.advice}", exported.path)
@@ -384,7 +369,7 @@ def _make_advice_letter(args) -> int:
 def _make_not_accepted_letter(args) -> int:
     if not args.reason:
         raise BadInput("--not-accepted needs at least one --reason: say why it is not accepted")
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         # The role first: which sessions a contact has is itself a record.
         referrals.check_allowed(store, Permission.APPROVE_REFERRALS, "create", "letter")
         session_id = _decided_session_of(store, args.not_accepted)
@@ -422,7 +407,7 @@ def _made(letter, of: str, path: Path) -> None:
 def cmd_letter_verify(args) -> int:
     if not args.file.is_file():
         raise BadInput(f"{args.file}: no such file")
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         found = archive.verify(store, args.file)
     print(found.message())
     return EXIT_OK if found.issued else EXIT_FAILED
@@ -431,7 +416,7 @@ def cmd_letter_verify(args) -> int:
 # -- outbox ---------------------------------------------------------------------------------------
 
 def cmd_outbox_list(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         items = outbox.list_items(store, state=args.state)
     if not items:
         print("the outbox is empty")
@@ -440,16 +425,20 @@ def cmd_outbox_list(args) -> int:
     return EXIT_OK
 
 
+def _transport(args, store) -> FolderTransport | SmtpTransport:
+    """The destination chosen on the command line: --folder, or --email with this desk's SMTP."""
+    if args.folder is not None:
+        return FolderTransport(args.folder)
+    settings = SmtpSettings.load(store.folder)
+    if settings is None:
+        raise BadInput("Sending by email is not set up on this desk: run 'spoa outbox smtp "
+                       "--host … --from …' first, or use --folder.")
+    return SmtpTransport(settings, args.email)
+
+
 def cmd_outbox_send(args) -> int:
-    with open_store(args) as store, _desk_errors():
-        if args.folder is not None:
-            transport = FolderTransport(args.folder)
-        else:
-            settings = SmtpSettings.load(store.folder)
-            if settings is None:
-                raise BadInput("Sending by email is not set up on this desk: run 'spoa outbox smtp "
-                               "--host … --from …' first, or use --folder.")
-            transport = SmtpTransport(settings, args.email)
+    with open_store(args) as store, desk_errors():
+        transport = _transport(args, store)
         item = outbox.send_referral(store, args.referral_id, transport, before_review=args.before_review,
                                     reason=args.reason)
     _print_item(item)
@@ -459,15 +448,8 @@ def cmd_outbox_send(args) -> int:
 
 
 def cmd_outbox_queue(args) -> int:
-    with open_store(args) as store, _desk_errors():
-        if args.folder is not None:
-            transport = FolderTransport(args.folder)
-        else:
-            settings = SmtpSettings.load(store.folder)
-            if settings is None:
-                raise BadInput("Sending by email is not set up on this desk: run 'spoa outbox smtp "
-                               "--host … --from …' first, or use --folder.")
-            transport = SmtpTransport(settings, args.email)
+    with open_store(args) as store, desk_errors():
+        transport = _transport(args, store)
         archive.get_letter(store.db, args.letter_id)  # says so if there is no such letter
         earlier = store.db.execute(
             "SELECT id, state FROM outbox WHERE letter_id = ? AND transport = ? AND destination = ? "
@@ -484,7 +466,7 @@ def cmd_outbox_queue(args) -> int:
 
 
 def cmd_outbox_retry(args) -> int:
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         if args.item_id:
             if outbox.get_item(store.db, args.item_id).state is OutboxState.FAILED:
                 outbox.requeue(store, args.item_id)
@@ -503,7 +485,7 @@ def cmd_export_day(args) -> int:
         if total:
             print(f"\r{done}/{total}", end="", file=sys.stderr, flush=True)
 
-    with open_store(args) as store, _desk_errors():
+    with open_store(args) as store, desk_errors():
         report = outbox.export_day(store, args.day, args.out, progress=progress)
     if report.total:
         print(file=sys.stderr)
@@ -515,7 +497,7 @@ def cmd_outbox_smtp(args) -> int:
     folder = store_folder(args)
     if not folder.is_dir():
         raise BadInput(f"There is no store folder {folder}; give --data-dir.")
-    with _desk_errors():
+    with desk_errors():
         settings = SmtpSettings(host=args.host, port=args.port, from_address=args.from_address,
                                 username=args.smtp_user, security=args.security, cafile=args.cafile)
         if settings.username:
