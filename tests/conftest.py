@@ -206,3 +206,22 @@ def staffed_store(new_store, store_folder):
         return Store.unlock(store_folder, username, passwords[username])
 
     return open_as
+
+
+PASSWORDS = {"admin": ADMIN_PASSWORD, "pat": PRACTITIONER_PASSWORD, "sam": SUPERVISOR_PASSWORD}
+
+
+@pytest.fixture
+def spoa(staffed_store, store_folder, monkeypatch, capsys):
+    """spoa(user, *args) -> (exit code, stdout, stderr): the CLI run in this process as that
+    user of the staffed store."""
+    from spoa.cli import main
+
+    def run(user: str, *args):
+        monkeypatch.setenv("SPOA_USER", user)
+        monkeypatch.setenv("SPOA_PASSWORD", PASSWORDS[user])
+        code = main([str(a) for a in (*args, "--data-dir", store_folder)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

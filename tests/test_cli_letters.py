@@ -10,15 +10,11 @@ import io
 import re
 import unicodedata
 
-import pytest
 import yaml
 from pypdf import PdfReader
 
-from spoa.cli import main
-from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
 from tests.test_referrals import DIRECTORY_CSV, HOSTILE, ROUTINE_ANSWERS
 
-PASSWORDS = {"admin": ADMIN_PASSWORD, "pat": PRACTITIONER_PASSWORD, "sam": SUPERVISOR_PASSWORD}
 QUESTION = "Sleep diary first, or refer now? " + HOSTILE
 ADVICE = "Try a four-week sleep diary; refer if no better. " + HOSTILE
 CHILD = {"given_name": "Zoë", "family_name": "Letterchild", "date_of_birth": "2012-03-04",
@@ -30,20 +26,6 @@ REFERRAL_ANSWERS = {
     "risk_noticed": "yes", "risk_self_harm": "yes", "risk_suicidal_plan": "no", "risk_safeguarding": "no",
     "family_consent": "consent_given",
 }
-
-
-@pytest.fixture
-def spoa(staffed_store, store_folder, monkeypatch, capsys):
-    """spoa(user, *args) -> (exit code, stdout, stderr), run in this process as that user."""
-
-    def run(user: str, *args):
-        monkeypatch.setenv("SPOA_USER", user)
-        monkeypatch.setenv("SPOA_PASSWORD", PASSWORDS[user])
-        code = main([str(a) for a in (*args, "--data-dir", store_folder)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def write_yaml(path, data: dict):

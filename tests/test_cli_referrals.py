@@ -10,26 +10,8 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from spoa.cli import main
-from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
 from tests.test_outbox import SMTP_PASSWORD, SMTP_USER, certificate, free_port, smtp_server  # noqa: F401
 from tests.test_referrals import DIRECTORY_CSV, EMERGENCY_ANSWERS, ROUTINE_ANSWERS
-
-PASSWORDS = {"admin": ADMIN_PASSWORD, "pat": PRACTITIONER_PASSWORD, "sam": SUPERVISOR_PASSWORD}
-
-
-@pytest.fixture
-def spoa(staffed_store, store_folder, monkeypatch, capsys):
-    """spoa(user, *args) -> (exit code, stdout, stderr), run in this process as that user."""
-
-    def run(user: str, *args):
-        monkeypatch.setenv("SPOA_USER", user)
-        monkeypatch.setenv("SPOA_PASSWORD", PASSWORDS[user])
-        code = main([str(a) for a in (*args, "--data-dir", store_folder)])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def contact_file(tmp_path, name: str, answers: dict):
