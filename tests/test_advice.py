@@ -20,7 +20,8 @@ from spoa.model import ReferrerType, Route, Urgency
 from spoa.roles import NotAllowed, Permission, Role, allowed
 from spoa.store import records
 from spoa.store.records import ChildDraft, ContactDraft, InvalidField
-from tests.test_referrals import HOSTILE, audit_after, decided_session, desk_world, last_seq  # noqa: F401 (a fixture)
+from tests.test_referrals import audit_after, last_seq
+from tests.world import HOSTILE, decided_session
 
 RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 QUESTION = "Should we try a sleep diary before referring, or refer now?"
@@ -37,7 +38,7 @@ REFERRAL_ANSWERS = {
 
 
 @pytest.fixture(scope="module")
-def world(desk_world):  # noqa: F811 (the store of tests.test_referrals, one per module)
+def world(desk_world):
     return desk_world
 
 

@@ -13,7 +13,7 @@ import unicodedata
 import yaml
 from pypdf import PdfReader
 
-from tests.test_referrals import DIRECTORY_CSV, HOSTILE, ROUTINE_ANSWERS
+from tests.world import DIRECTORY_CSV, HOSTILE, ROUTINE_ANSWERS
 
 QUESTION = "Sleep diary first, or refer now? " + HOSTILE
 ADVICE = "Try a four-week sleep diary; refer if no better. " + HOSTILE

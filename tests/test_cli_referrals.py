@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.test_outbox import SMTP_PASSWORD, SMTP_USER, certificate, free_port, smtp_server  # noqa: F401
-from tests.test_referrals import DIRECTORY_CSV, EMERGENCY_ANSWERS, ROUTINE_ANSWERS
+from tests.world import DIRECTORY_CSV, EMERGENCY_ANSWERS, ROUTINE_ANSWERS
 
 
 def contact_file(tmp_path, name: str, answers: dict):

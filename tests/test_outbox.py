@@ -34,7 +34,7 @@ from spoa.letters.outbox import (
 )
 from spoa.letters.referrals import ReferralRefused
 from spoa.roles import NotAllowed
-from tests.test_referrals import approved_referral, desk_world  # noqa: F401 (a fixture)
+from tests.world import approved_referral
 
 SMTP_USER, SMTP_PASSWORD = "hub-desk", "smtp pass for tests"  # synthetic
 TO = "crisis@c.ex"

@@ -6,7 +6,6 @@ refusal said in words and audited."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,114 +16,24 @@ import pytest
 from pypdf import PdfReader
 
 from spoa import desk
-from spoa.letters import archive, assemble, directory, outbox, referrals
+from spoa.letters import archive, assemble, outbox, referrals
 from spoa.letters.content import LetterKind, Section
 from spoa.letters.outbox import FolderTransport, OutboxState
 from spoa.letters.referrals import ReferralRefused, ReferralState
-from spoa.model import ReferrerType, Route, Severity, Urgency
+from spoa.model import Route, Severity, Urgency
 from spoa.roles import NotAllowed, Permission, Role, allowed
-from spoa.rules.catalog import discover
 from spoa.store import records
-from spoa.store.keys import MINIMUM_KDF
-from spoa.store.records import ChildDraft, ContactDraft, InvalidField
-from spoa.store.store import Store
-from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
-
-RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-HOSTILE = 'A & B <x@y> <img src="/etc/passwd"> <a href="http://x">link</a> <font size=99> <b>'
-
-DIRECTORY_CSV = """\
-id,kind,name,team,address,secure_email,phone,age_min,age_max,postcode_districts,schools,urgencies,active
-camhs-crisis,camhs,Test CAMHS Crisis,Crisis Team,1 Rd,crisis@c.ex,,0,17,,,emergency; very_urgent; urgent,yes
-camhs-core,camhs,Test CAMHS,Getting Help,2 Core Road,core@camhs.example,,5,17,,,urgent; routine,yes
-camhs-under-fives,camhs,Test Under Fives,,3 Small Road,u5@camhs.example,,0,4,,,urgent; routine,yes
-camhs-retired,camhs,Retired CAMHS,,4 Old Rd,old@camhs.ex,,0,17,,,emergency; very_urgent; urgent; routine,no
-school-nursing,school_nursing,Test School Nursing,5-19,5 Nurse Rd,sn@nhs.ex,,5,19,,,urgent; routine,yes
-open-door,voluntary_sector,Open Door,Counselling,6 Door Road,od@vol.example,,11,25,,,routine,yes
-"""
-
-# The shipped example's answers (camhs_general): routine, recommended school nursing.
-ROUTINE_ANSWERS = {
-    "presenting_needs": ["anxiety", "sleep"],
-    "presenting_description": "Worried about tests and friendships since September.",
-    "need_duration_weeks": 10, "school_attendance": "reduced", "eating_affected": "no",
-    "sleep_affected": "disrupted", "self_care": "managing", "distress_level": 5,
-    "self_harm_recent": "no", "suicidal_thoughts": "none", "harm_to_others": "none",
-    "cp_plan": "no", "looked_after": "no", "child_in_need": "no", "safeguarding_current": "no",
-    "psychosis_concern": "no", "substance_use": "none", "neurodevelopmental": "none",
-    "current_support": ["school_pastoral"], "support_helping": "partly",
-    "young_person_competent": "yes", "young_person_consent": "yes",
-    "consent_notes": "Young person agrees to a referral.",
-}
-# A plan, intent and the means at home: CAMHS emergency (respond in 4 h, contact in 1 h).
-EMERGENCY_ANSWERS = {
-    **ROUTINE_ANSWERS, "presenting_needs": ["low_mood", "self_harm"], "suicidal_thoughts": "persistent",
-    "suicide_plan": "yes", "suicide_intent": "yes", "means_access": "yes", "safe_adult_available": "yes",
-    "cp_plan": "yes",
-}
-
-
-# -- the world these tests work in ---------------------------------------------------------------
-
-@functools.cache
-def camhs_general():
-    return discover().get("camhs_general")
-
-
-@pytest.fixture(scope="module")
-def desk_world(tmp_path_factory):
-    """One store for the module (unlocking is slow by design): an admin who imported the
-    test directory, a practitioner and a supervisor, each logged in once."""
-    folder = tmp_path_factory.mktemp("referrals") / "store"
-    admin, _ = Store.init(folder, admin_username="admin", admin_display_name="Ada Admin",
-                          admin_password=ADMIN_PASSWORD, use_keyring=False, kdf=MINIMUM_KDF)
-    csv_file = folder.parent / "directory.csv"
-    csv_file.write_text(DIRECTORY_CSV, encoding="utf-8")
-    directory.import_file(admin, csv_file)
-    opened = {"admin": admin}
-    for name, display, role, password in (
-            ("pat", "Pat Practitioner", Role.PRACTITIONER, PRACTITIONER_PASSWORD),
-                                          ("sam", "Sam Supervisor", Role.SUPERVISOR, SUPERVISOR_PASSWORD)):
-        admin.add_user(name, display, role, "temporary pass 1")
-        store = Store.unlock(folder, name, "temporary pass 1")
-        store.change_password("temporary pass 1", password)
-        opened[name] = store
-    yield opened
-    for store in opened.values():
-        store.lock()
-
-
-def contact_draft(*, given="Zoë", family="Referralchild", dob="2012-03-04", received=RECEIVED,
-                  consent=None) -> ContactDraft:
-    return ContactDraft(
-        referrer_type=ReferrerType.GP, referrer_name="Dr Test", referrer_organisation="Test Surgery",
-        referrer_contact="01632 960001", received_at=received,
-        consent=consent if consent is not None else {"status": "given", "given_by": "parent"},
-        child=ChildDraft(given, family, date_of_birth=dob, nhs_number="999 876 5439",
-                         postcode="ZZ1 1AA", school="Testtown Academy", gp_practice="Test Surgery",
-                         carers=[{"name": "Alex Carer", "relationship": "mother", "phone": "07700 900123"}]))
-
-
-def decided_session(pat, *, answers=None, override=None, **draft) -> str:
-    """A contact with a triage session on camhs_general, confirmed (or overridden)."""
-    module = camhs_general()
-    added = desk.add_contact(pat, contact_draft(**draft), module=module, answers=answers or ROUTINE_ANSWERS)
-    session_id = added.triage.session_id
-    if override:
-        desk.override_outcome(pat, session_id, *override)
-    else:
-        desk.confirm_outcome(pat, session_id)
-    return session_id
-
-
-def approved_referral(world, **kwargs) -> str:
-    pat, sam = world["pat"], world["sam"]
-    session_id = decided_session(pat, override=("camhs", "routine", "Clinical view: CAMHS is better placed"),
-                                 **kwargs)
-    referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood " + HOSTILE)
-    referrals.submit(pat, referral.id)
-    referrals.approve(sam, referral.id)
-    return referral.id
+from spoa.store.records import InvalidField
+from tests.world import (
+    EMERGENCY_ANSWERS,
+    HOSTILE,
+    RECEIVED,
+    ROUTINE_ANSWERS,
+    approved_referral,
+    camhs_general,
+    contact_draft,
+    decided_session,
+)
 
 
 def last_seq(store) -> int:

@@ -1,0 +1,64 @@
+"""Showing a problem to the person at the desk: what went wrong and what to do.
+
+Errors the core raises for people (bad input, a refused action, a role that may not,
+a store that cannot open) carry a message written for the user and are shown as they
+are. Anything else is unexpected: the user sees a short message with a reference, and
+the log gets the type and where (never the message, which may hold patient data).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlcipher3
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from spoa.letters.directory import DirectoryError
+from spoa.letters.fonts import LetterFontError
+from spoa.letters.outbox import DeliveryRefused
+from spoa.letters.routing import RoutingInputError
+from spoa.letters.wording import LetterResourceError
+from spoa.nhs import NhsNumberError, PostcodeError
+from spoa.paths import data_dir
+from spoa.roles import NotAllowed
+from spoa.rules.errors import AnswerError, AnswersRejected, ModuleError
+from spoa.store.database import DATABASE_FILE, StoreError, explain
+from spoa.store.records import RecordError
+from ui.errors import UnexpectedErrorDialog, report_unexpected
+
+# Exceptions whose message is written for the person at the desk (they name fields and
+# say what to do; they never repeat the values typed).
+FOR_PEOPLE: tuple[type[BaseException], ...] = (
+    RecordError, NotAllowed, StoreError, LetterResourceError, LetterFontError, DirectoryError,
+    RoutingInputError, DeliveryRefused, NhsNumberError, PostcodeError, AnswerError, AnswersRejected,
+    ModuleError,
+)
+
+
+def user_message(exc: BaseException, store_folder: Path | None = None) -> str | None:
+    """The message to show for a known problem, or None for an unexpected one."""
+    if isinstance(exc, FOR_PEOPLE):
+        return str(exc)
+    if isinstance(exc, (sqlcipher3.Error, sqlite3.Error)):
+        where = (store_folder or data_dir()) / DATABASE_FILE
+        return str(explain(exc, where))
+    if isinstance(exc, OSError):
+        return (f"The file or folder could not be used ({exc.strerror or 'operating system error'}). "
+                "Check that it exists, that you may write there and that the disk is not full.")
+    return None
+
+
+class ProblemDialog:
+    @classmethod
+    def show(cls, title: str, message: str) -> None:
+        """Tests replace this classmethod; the app shows a modal warning."""
+        QMessageBox.warning(QApplication.activeWindow(), title, message)
+
+
+def show_problem(exc: BaseException, title: str = "That could not be done") -> None:
+    message = user_message(exc)
+    if message is None:
+        UnexpectedErrorDialog.show(report_unexpected(type(exc), exc, exc.__traceback__))
+    else:
+        ProblemDialog.show(title, message)
