@@ -6,12 +6,14 @@ signed-in role lacks is listed disabled with ``why_not`` as its tooltip (the cor
 anyway). The shell calls ``refresh()`` when the page is shown and after an unlock, and
 ``clear()`` when the desk locks: a page then drops every piece of patient data it holds
 (models emptied, fields blanked), so nothing is left on screen or in memory behind the
-unlock window. ``state()``/``restore(state)`` carry where the user was (a selected id,
+unlock window. A page asks for another page with ``navigate.emit(key, state)``.
+``state()``/``restore(state)`` carry where the user was (a selected id,
 a half-typed call is saved as a draft instead) across a lock, without patient data.
 """
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from spoa.roles import Permission
@@ -19,8 +21,13 @@ from ui.session import DeskSession
 
 
 class Page(QWidget):
+    key: str = ""  # stable name for navigation: "today", "contacts", "triage", ...
     title: str = ""
     permission: Permission | None = None  # None: every signed-in user
+
+    # Ask the shell to show another page and restore(state) it, e.g.
+    # navigate.emit("triage", {"session_id": ...}). Ids only, never patient data.
+    navigate = Signal(str, dict)
 
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__(parent)
