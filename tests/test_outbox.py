@@ -147,7 +147,7 @@ def attachment(message) -> bytes:
 
 # -- folder ------------------------------------------------------------------------------------
 
-def test_folder_transport_is_private_atomic_and_never_twice(desk_world, tmp_path, monkeypatch):  # noqa: F811
+def test_folder_transport_is_private_atomic_and_never_twice(desk_world, tmp_path, monkeypatch):
     pat = desk_world["pat"]
     drop = tmp_path / "shared-drive"
     drop.mkdir()
@@ -196,7 +196,7 @@ def test_folder_transport_is_private_atomic_and_never_twice(desk_world, tmp_path
 # -- SMTP ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_smtp_delivers_over_tls_with_the_keyring_password(desk_world, smtp_server, client_context,  # noqa: F811
+def test_smtp_delivers_over_tls_with_the_keyring_password(desk_world, smtp_server, client_context,
                                                           smtp_password, security, tmp_path):
     pat = desk_world["pat"]
     port = free_port()
@@ -225,7 +225,7 @@ def test_smtp_delivers_over_tls_with_the_keyring_password(desk_world, smtp_serve
     assert SmtpSettings.load(tmp_path) == settings(port, security)
 
 
-def test_server_down_then_up_sends_exactly_once(desk_world, smtp_server, client_context,  # noqa: F811
+def test_server_down_then_up_sends_exactly_once(desk_world, smtp_server, client_context,
                                                 smtp_password):
     pat = desk_world["pat"]
     port = free_port()  # nothing listens here yet: connection refused
@@ -251,7 +251,7 @@ def test_server_down_then_up_sends_exactly_once(desk_world, smtp_server, client_
 
 
 def test_a_crash_after_the_server_took_it_resends_with_the_same_message_id(
-        desk_world, smtp_server, client_context, smtp_password, monkeypatch):  # noqa: F811
+        desk_world, smtp_server, client_context, smtp_password, monkeypatch):
     """The one window no sender can close: the server accepted the message, then the desk
     died before recording it. The item is not lost; after its claim runs out it is sent
     again with the same Message-ID, so the copy is recognisable; then never again."""
@@ -288,7 +288,7 @@ def test_a_crash_after_the_server_took_it_resends_with_the_same_message_id(
     assert len(copies(inbox, item)) == 2
 
 
-def test_refusals_and_problems_are_said_in_words(desk_world, smtp_server, client_context,  # noqa: F811
+def test_refusals_and_problems_are_said_in_words(desk_world, smtp_server, client_context,
                                                  smtp_password, certificate):
     pat = desk_world["pat"]
     port = free_port()
@@ -336,7 +336,7 @@ def test_refusals_and_problems_are_said_in_words(desk_world, smtp_server, client
 
 # -- batch export ----------------------------------------------------------------------------------
 
-def test_batch_export_of_a_day_with_progress_and_cancel(desk_world, tmp_path):  # noqa: F811
+def test_batch_export_of_a_day_with_progress_and_cancel(desk_world, tmp_path):
     pat, sam = desk_world["pat"], desk_world["sam"]
     mine = [approved_referral(desk_world) for _ in range(3)]
     today = datetime.now(UTC).date()

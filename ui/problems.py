@@ -23,6 +23,7 @@ from spoa.nhs import NhsNumberError, PostcodeError
 from spoa.paths import data_dir
 from spoa.roles import NotAllowed
 from spoa.rules.errors import AnswerError, AnswersRejected, ModuleError
+from spoa.settings import SettingsProblem
 from spoa.store.database import DATABASE_FILE, StoreError, explain
 from spoa.store.records import RecordError
 from ui.errors import UnexpectedErrorDialog, report_unexpected
@@ -32,7 +33,7 @@ from ui.errors import UnexpectedErrorDialog, report_unexpected
 FOR_PEOPLE: tuple[type[BaseException], ...] = (
     RecordError, NotAllowed, StoreError, LetterResourceError, LetterFontError, DirectoryError,
     RoutingInputError, DeliveryRefused, NhsNumberError, PostcodeError, AnswerError, AnswersRejected,
-    ModuleError,
+    ModuleError, SettingsProblem,
 )
 
 
