@@ -24,6 +24,7 @@ from spoa.model import Route, Severity, Urgency
 from spoa.roles import NotAllowed, Permission, Role, allowed
 from spoa.store import records
 from spoa.store.records import InvalidField
+from spoa.store.store import Store
 from tests.world import (
     EMERGENCY_ANSWERS,
     HOSTILE,
@@ -236,6 +237,36 @@ def test_emergency_sent_before_review_then_reviewed(desk_world, tmp_path):
     # The letter stays exactly as issued: the later review does not rewrite it.
     assert archive.letters_of_referral(pat.db, referral.id) == [letter]
     assert referrals.close(pat, referral.id, "Seen by the crisis team").state is ReferralState.CLOSED
+
+
+def test_four_eyes_a_supervisor_never_approves_or_reviews_their_own_referral(desk_world, tmp_path):
+    """A supervisor who drafts, submits or sends a referral before review cannot also approve
+    or review it: a second supervisor must. The refusal is audited."""
+    admin, sam = desk_world["admin"], desk_world["sam"]
+    if "sue" not in {user.username for user in admin.users()}:
+        admin.add_user("sue", "Sue Second", Role.SUPERVISOR, "temporary pass 9")
+        with Store.unlock(admin.folder, "sue", "temporary pass 9") as first_login:
+            first_login.change_password("temporary pass 9", "second supervisor 1")
+    sue = Store.unlock(admin.folder, "sue", "second supervisor 1")
+    try:
+        session_id = decided_session(sam, override=("camhs", "routine", "Clinical view"))
+        own = referrals.create_referral(sam, session_id, "camhs-core", reason="Low mood")
+        referrals.submit(sam, own.id)
+        seq = last_seq(sam)
+        with pytest.raises(referrals.SecondPersonRequired, match="another supervisor must approve"):
+            referrals.approve(sam, own.id)
+        assert referrals.get_referral(sam.db, own.id).state is ReferralState.AWAITING_APPROVAL
+        assert ("sam", "approve", "referral", own.id, "refused") in audit_after(sam, seq)
+        assert referrals.approve(sue, own.id).state is ReferralState.APPROVED
+
+        emergency = decided_session(sam, answers=EMERGENCY_ANSWERS)
+        sent = referrals.create_referral(sam, emergency, "camhs-crisis", reason="Plan and means tonight")
+        outbox.send_referral(sam, sent.id, FolderTransport(tmp_path), before_review=True)
+        with pytest.raises(referrals.SecondPersonRequired, match="another supervisor must review"):
+            referrals.record_review(sam, sent.id)
+        assert not referrals.record_review(sue, sent.id, "Agree").review_pending
+    finally:
+        sue.lock()
 
 
 def test_deadlines_follow_the_urgency_and_overdue_lists_them(desk_world, tmp_path):

@@ -8,6 +8,7 @@ adds itself to the parser in ``_parser``.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 
@@ -21,6 +22,7 @@ from spoa.store.database import DATABASE_FILE, StoreError, explain
 
 
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen build's letter workers (spoa.letters.builders)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -182,36 +182,65 @@ def _with_notes(letter: IssuedLetter, assembled: Assembled) -> IssuedLetter:
     return replace(letter, notes=assembled.notes)
 
 
+@dataclass(frozen=True)
+class PreparedLetter:
+    """A referral letter's content read from the records, not yet built or kept."""
+
+    referral_id: str
+    letter_id: str
+    assembled: Assembled
+
+
+def prepare_referral_letter(store: Store, referral_id: str, *, before_review: bool = False,
+                            modules: ModuleLookup | None = None) -> IssuedLetter | PreparedLetter:
+    """The letter already issued for the referral, or its content ready to build."""
+    db = store.db
+    existing = _issued(db, referral_id, REFERRAL_KINDS)
+    if existing is not None:
+        return existing
+    letter_id = new_letter_id()
+    assembled = assemble.referral_content(db, referral_id, document_id=letter_id, before_review=before_review,
+                                          modules=modules)
+    return PreparedLetter(referral_id, letter_id, assembled)
+
+
+def keep_referral_letter(store: Store, prepared: PreparedLetter, pdf: bytes) -> tuple[IssuedLetter, bool]:
+    """Keep a built letter as issued, unless another desk issued one meanwhile (then that
+    one is the letter). Returns (letter, made_now)."""
+    db = store.db
+    with records.transaction(db):
+        existing = _issued(db, prepared.referral_id, REFERRAL_KINDS)
+        if existing is not None:
+            return existing, False
+        referral = get_referral(db, prepared.referral_id)
+        _store_letter(store, prepared.letter_id, prepared.assembled.content.kind, pdf,
+                      referral_id=prepared.referral_id, contact_id=referral.contact_id)
+    return _with_notes(get_letter(db, prepared.letter_id), prepared.assembled), True
+
+
 def issue_referral_letter(store: Store, referral_id: str, *, before_review: bool = False,
                           hub: HubDetails | None = None, wording: Wording | None = None,
                           modules: ModuleLookup | None = None) -> tuple[IssuedLetter, bool]:
     """The referral's letter: the one already issued, or a new one made and kept now.
     Returns (letter, made_now). The caller checks the role and the referral's state."""
-    db = store.db
-    existing = _issued(db, referral_id, REFERRAL_KINDS)
-    if existing is not None:
-        return existing, False
-    letter_id = new_letter_id()
-    assembled = assemble.referral_content(db, referral_id, document_id=letter_id, before_review=before_review,
-                                          modules=modules)
-    pdf = build_pdf(assembled.content, hub, wording)
-    with records.transaction(db):
-        existing = _issued(db, referral_id, REFERRAL_KINDS)  # made meanwhile by another desk
-        if existing is not None:
-            return existing, False
-        referral = get_referral(db, referral_id)
-        _store_letter(store, letter_id, assembled.content.kind, pdf, referral_id=referral_id,
-                      contact_id=referral.contact_id)
-    return _with_notes(get_letter(db, letter_id), assembled), True
+    prepared = prepare_referral_letter(store, referral_id, before_review=before_review, modules=modules)
+    if isinstance(prepared, IssuedLetter):
+        return prepared, False
+    return keep_referral_letter(store, prepared, build_pdf(prepared.assembled.content, hub, wording))
+
+
+def check_letter_may_be_made(store: Store, referral_id: str) -> None:
+    """A referral's letter is made once it is approved (or was sent); else say why not."""
+    check_allowed(store, Permission.DRAFT_REFERRALS, "create", "letter")
+    referral = get_referral(store.db, referral_id)
+    if referral.state not in (ReferralState.SENT, ReferralState.CLOSED):
+        sendable(store.db, referral_id, before_review=False)
 
 
 def make_referral_letter(store: Store, referral_id: str, *, hub: HubDetails | None = None,
                          wording: Wording | None = None, modules: ModuleLookup | None = None) -> IssuedLetter:
     """The letter of an approved (or already sent) referral, made once and kept as issued."""
-    check_allowed(store, Permission.DRAFT_REFERRALS, "create", "letter")
-    referral = get_referral(store.db, referral_id)
-    if referral.state not in (ReferralState.SENT, ReferralState.CLOSED):
-        sendable(store.db, referral_id, before_review=False)  # says why not, if it is not approved
+    check_letter_may_be_made(store, referral_id)
     letter, _ = issue_referral_letter(store, referral_id, hub=hub, wording=wording, modules=modules)
     return letter
 

@@ -42,7 +42,7 @@ import keyring
 import keyring.errors
 from sqlite_utils import Database
 
-from spoa.letters import archive
+from spoa.letters import archive, builders
 from spoa.letters.archive import IssuedLetter, write_private_file
 from spoa.letters.assemble import ModuleLookup
 from spoa.letters.content import HubDetails, LetterKind
@@ -545,8 +545,11 @@ def export_day(store: Store, day: date, folder: Path, *,
                hub: HubDetails | None = None, wording: Wording | None = None,
                modules: ModuleLookup | None = None) -> BatchExport:
     """Every referral approved on ``day``, its letter (as issued; made now if not yet) to a
-    PDF in ``folder``. ``progress(done, total)`` after each letter; ``cancel`` (a callable
-    or threading.Event) is checked between letters: the files written so far stay whole."""
+    PDF in ``folder``, in order of approval. ``progress(done, total)`` after each letter;
+    ``cancel`` (a callable or threading.Event) is checked between letters: the files written
+    so far stay whole, and every letter made is kept as issued. Letters not yet made are
+    built on worker processes (spoa.letters.builders) while this process reads the records,
+    keeps each letter and writes its file."""
     check_allowed(store, Permission.EXPORT_LETTERS, "export", "referral")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -555,14 +558,24 @@ def export_day(store: Store, day: date, folder: Path, *,
     if progress is not None:
         progress(0, total)
     files: list[Path] = []
-    for referral_id in ids:
-        if _cancelled(cancel):
-            return BatchExport(day, folder, total, tuple(files), True)
-        letter = archive.make_referral_letter(store, referral_id, hub=hub, wording=wording, modules=modules)
+
+    def jobs():
+        for referral_id in ids:
+            if _cancelled(cancel):
+                return
+            archive.check_letter_may_be_made(store, referral_id)
+            prepared = archive.prepare_referral_letter(store, referral_id, modules=modules)
+            content = None if isinstance(prepared, IssuedLetter) else prepared.assembled.content
+            yield prepared, content
+
+    for prepared, pdf in builders.build_in_order(jobs(), expected=total, hub=hub, wording=wording):
+        letter = prepared if pdf is None else archive.keep_referral_letter(store, prepared, pdf)[0]
         files.append(archive.export_letter(store, letter.id, folder / _file_name(day, letter)).path)
         if progress is not None:
             progress(len(files), total)
-    return BatchExport(day, folder, total, tuple(files), False)
+        if len(files) < total and _cancelled(cancel):
+            break
+    return BatchExport(day, folder, total, tuple(files), len(files) < total)
 
 
 def _file_name(day: date, letter: IssuedLetter) -> str:

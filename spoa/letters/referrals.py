@@ -9,14 +9,16 @@ States::
 A returned referral is changed (service, reason, sections left out) and submitted again.
 An approved one is not returned (its letter may already be issued as approved): it is
 withdrawn with a reason and drafted anew. An emergency or very urgent referral may leave
-before a supervisor has seen it (``spoa.letters.outbox.send_referral(before_review=True)``):
-its letter says so and the referral stays "sent, review pending" until a supervisor
-records a review (a step "reviewed"). Every step is a row in ``referral_steps`` (state,
-who, when, why); every operation checks the role and writes the audit in the same
-transaction, as spoa.desk does. A referral is only ever addressed to an active service of
-the route's kind that takes the child's age and the urgency: the practitioner chooses
-(``service_choices`` lists the routing matches), the desk refuses what the directory
-rules out.
+before a supervisor has seen it
+(``spoa.letters.outbox.send_referral(before_review=True)``): its letter says so and the
+referral stays "sent, review pending" until a supervisor records a review (a step
+"reviewed"). Four eyes: the supervisor who approves or reviews a referral is never the one
+who drafted, submitted or sent it (SecondPersonRequired). Every step is a row in
+``referral_steps`` (state, who, when, why); every operation checks the role and writes the
+audit in the same transaction, as spoa.desk does. A referral is only ever addressed to an
+active service of the route's kind that takes the child's age and the urgency: the
+practitioner chooses (``service_choices`` lists the routing matches), the desk refuses
+what the directory rules out.
 
 Deadlines follow the urgency of the decision, counted from when the contact came in:
 "contact by" (first contact) and "seen by". Before the letter has left, a referral is
@@ -85,6 +87,11 @@ _NOT_YET_SENT = (ReferralState.DRAFT, ReferralState.AWAITING_APPROVAL, ReferralS
 
 class ReferralRefused(RecordError):
     """What was asked of a referral is not possible in its state; the message says why."""
+
+
+class SecondPersonRequired(ReferralRefused):
+    """Four eyes: a supervisor may not approve or review a referral they made, submitted or
+    sent themselves."""
 
 
 @dataclass(frozen=True)
@@ -465,12 +472,38 @@ def submit(store: Store, referral_id: str) -> Referral:
     return get_referral(store.db, referral_id)
 
 
+def _own_steps(referral: Referral, username: str) -> list[str]:
+    """What ``username`` did to the referral that bars them from approving or reviewing it."""
+    done = []
+    if referral.created_by == username:
+        done.append("drafted")
+    submitted = referral.step(ReferralState.AWAITING_APPROVAL.value)
+    if submitted is not None and submitted.username == username:
+        done.append("submitted")
+    sent = referral.step(ReferralState.SENT.value)
+    if referral.sent_before_review and sent is not None and sent.username == username:
+        done.append("sent")
+    return done
+
+
+def _second_person(store: Store, referral: Referral, doing: str, action: str) -> None:
+    done = _own_steps(referral, store.user.username)
+    if done:
+        store.audit(action, "referral", referral.id, outcome="refused")
+        raise SecondPersonRequired(
+            f"You {' and '.join(done)} referral {referral.id}, so another supervisor must {doing} it: "
+            "a referral is always checked by a second person.")
+
+
 def approve(store: Store, referral_id: str, note: str = "") -> Referral:
-    """A supervisor approves: the letter may now leave."""
+    """A supervisor approves: the letter may now leave. Not one they drafted or submitted."""
     check_allowed(store, Permission.APPROVE_REFERRALS, "approve", "referral", referral_id)
     why = _reason_text(note) or None
+    _second_person(store, get_referral(store.db, referral_id), "approve", "approve")
     with records.transaction(store.db):
-        _in_state(store.db, referral_id, "approved", ReferralState.AWAITING_APPROVAL)
+        current = _in_state(store.db, referral_id, "approved", ReferralState.AWAITING_APPROVAL)
+        if _own_steps(current, store.user.username):  # changed hands meanwhile
+            raise SecondPersonRequired(f"Referral {referral_id} changed meanwhile; open it again.")
         _move(store, referral_id, ReferralState.APPROVED, why, "approve")
     return get_referral(store.db, referral_id)
 
@@ -487,9 +520,11 @@ def return_referral(store: Store, referral_id: str, reason: str) -> Referral:
 
 
 def record_review(store: Store, referral_id: str, note: str = "") -> Referral:
-    """A supervisor reviews a referral that was sent before review; it stays sent."""
+    """A supervisor reviews a referral that was sent before review; it stays sent. Not one
+    they drafted, submitted or sent."""
     check_allowed(store, Permission.APPROVE_REFERRALS, "approve", "referral", referral_id)
     why = _reason_text(note) or None
+    _second_person(store, get_referral(store.db, referral_id), "review", "approve")
     with records.transaction(store.db):
         current = get_referral(store.db, referral_id)
         if not current.review_pending:
