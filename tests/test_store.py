@@ -309,3 +309,26 @@ def test_rekey_is_refused_while_another_desk_has_the_store_open(staffed_store, s
         admin.rekey()
     with staffed_store("pat") as pat:
         assert pat.user.username == "pat"
+
+
+def test_two_desks_open_at_once_never_undo_each_others_key_changes(staffed_store, store_folder):
+    """The admin's desk read the slot file before pat changed his password; adding a user
+    afterwards must not write the stale copy back (pat would be locked out)."""
+    from spoa.roles import Role
+    from spoa.store.store import Store, UnlockFailed
+    from tests.conftest import PRACTITIONER_PASSWORD
+
+    admin = staffed_store("admin")
+    pat = staffed_store("pat")
+    try:
+        pat.change_password(PRACTITIONER_PASSWORD, "pat's newer password 2")
+        admin.add_user("kim", "Kim Newcomer", Role.PRACTITIONER, "temporary pass 3")
+        admin.reset_password("sam", "temporary pass 4")
+    finally:
+        pat.lock()
+        admin.lock()
+    Store.unlock(store_folder, "pat", "pat's newer password 2").lock()
+    with pytest.raises(UnlockFailed):
+        Store.unlock(store_folder, "pat", PRACTITIONER_PASSWORD)
+    Store.unlock(store_folder, "kim", "temporary pass 3").lock()
+    Store.unlock(store_folder, "sam", "temporary pass 4").lock()

@@ -682,7 +682,7 @@ def test_rekey_interrupted_at_each_step_keeps_every_way_in(closed_store, store_f
 
     store = Store.unlock(store_folder, "admin", ADMIN_PASSWORD)
     if step == "slots":
-        monkeypatch.setattr(Store, "_replace_slots", failing("slots", Store._replace_slots))
+        monkeypatch.setattr(Store, "_update_slots", failing("slots", Store._update_slots))
     else:
         monkeypatch.setattr(store_module, "rekey", failing("database", store_module.rekey))
     with pytest.raises(SimulatedCrash):

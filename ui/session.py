@@ -49,7 +49,7 @@ class DeskSession(QObject):
 
     @property
     def is_unlocked(self) -> bool:
-        return self._store is not None and self._store.is_open()
+        return self._store is not None and self._store.is_open
 
     def can(self, permission: Permission) -> bool:
         """Whether the signed-in user's role allows this (the core enforces it anyway)."""
@@ -69,7 +69,7 @@ class DeskSession(QObject):
         self.activity.emit()
 
         def work():
-            if not store.is_open():
+            if not store.is_open:
                 raise NotUnlocked("the desk was locked before this ran")
             return fn(store)
 
@@ -82,7 +82,7 @@ class DeskSession(QObject):
 
     def _deliver(self, store: Store, on_success: Callable[[Any], None], result: Any) -> None:
         # A result computed before a lock must not reappear on a cleared page.
-        if self._store is store and store.is_open():
+        if self._store is store and store.is_open:
             on_success(result)
 
     def run(self, fn: Callable[[], Any], on_success: Callable[[Any], None],

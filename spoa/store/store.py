@@ -12,6 +12,7 @@ import json
 import os
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ from spoa.store.keys import (
 from spoa.store.keyslots import (
     RECOVERY,
     USER,
+    Slot,
     SlotFile,
     make_slot,
     open_slot,
@@ -315,7 +317,7 @@ class Store:
 
     def _rebind_device(self) -> None:
         device = create_device_secret(self.slots.installation_id)
-        self._replace_slots([rewrap(s, self._data_key, self._data_key, device) for s in self.slots.slots])
+        self._update_slots(lambda slots: [rewrap(s, self._data_key, self._data_key, device) for s in slots])
         self._device_secret = device
         self.audit("device_rebound")
 
@@ -396,7 +398,7 @@ class Store:
                 "username": name, "display_name": display_name.strip() or name, "role": Role(role).value,
                 "active": 1, "must_change_password": 1, "created_at": now, "updated_at": now})
             self.audit("user_added", "user", name)
-        self._replace_slots([*self.slots.slots, slot])
+        self._update_slots(lambda slots: [*slots, slot])
         return User(name, display_name.strip() or name, Role(role), True, True)
 
     def change_password(self, old_password: str, new_password: str) -> None:
@@ -437,14 +439,14 @@ class Store:
             self.db.execute("UPDATE users SET active = 0, updated_at = ? WHERE username = ?",
                             [_now(), name])
             self.audit("user_deactivated", "user", name)
-        self._replace_slots([s for s in self.slots.slots if not (s.kind == USER and s.username == name)])
+        self._update_slots(lambda slots: [s for s in slots if not (s.kind == USER and s.username == name)])
 
     def _set_password(self, name: str, password: str, must_change: bool) -> None:
         new_slot = make_slot(self._data_key, USER, name, password, self._kdf(), self._device_secret)
         # The new slot is durably written before the old ones are removed.
-        self._replace_slots([*self.slots.slots, new_slot])
-        self._replace_slots([s for s in self.slots.slots
-                             if not (s.kind == USER and s.username == name) or s.id == new_slot.id])
+        self._update_slots(lambda slots: [*slots, new_slot])
+        self._update_slots(lambda slots: [s for s in slots if s.id == new_slot.id
+                                          or not (s.kind == USER and s.username == name)])
         with self.db.conn:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("UPDATE users SET must_change_password = ?, updated_at = ? WHERE username = ?",
@@ -455,9 +457,16 @@ class Store:
                         key=lambda k: (k.time_cost, k.memory_kib, k.parallelism), default=MINIMUM_KDF)
         return strongest
 
-    def _replace_slots(self, slots: list) -> None:
-        self.slots.slots = list(slots)
-        self.slots.save()
+    def _update_slots(self, change: Callable[[list[Slot]], list[Slot]]) -> None:
+        """Change the slot file as it is now on disk, not as this desk last read it: another
+        desk on the same store may have changed it since (a password changed, a user added).
+        The database's write lock serialises these changes between desks."""
+        with self.db.conn:
+            self.db.execute("BEGIN IMMEDIATE")
+            current = SlotFile.load(self.folder)
+            current.slots = list(change(list(current.slots)))
+            current.save()
+        self.slots = current
 
     # -- rekey -------------------------------------------------------------------------
 
@@ -468,12 +477,17 @@ class Store:
         with self._alone():
             old_key = self._data_key
             new_key = new_data_key()
-            current = [s for s in self.slots.slots if s.key_id == key_id(old_key)]
-            fresh = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
-            self._replace_slots([*current, *fresh])  # 1: both keys can open
+            fresh: list[Slot] = []
+
+            def both_keys(slots: list[Slot]) -> list[Slot]:
+                current = [s for s in slots if s.key_id == key_id(old_key)]
+                fresh[:] = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
+                return [*current, *fresh]
+
+            self._update_slots(both_keys)  # 1: both keys can open
             rekey(self.db, new_key)  # 2: the database now needs the new key
             self._data_key = new_key
-            self._replace_slots(fresh)  # 3: only the new key's slots remain
+            self._update_slots(lambda _slots: list(fresh))  # 3: only the new key's slots remain
             self.audit("rekey")
 
     @contextlib.contextmanager
