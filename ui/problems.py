@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from spoa.letters.directory import DirectoryError
 from spoa.letters.fonts import LetterFontError
-from spoa.letters.outbox import DeliveryRefused
+from spoa.letters.outbox import DeliveryProblem, DeliveryRefused
 from spoa.letters.routing import RoutingInputError
 from spoa.letters.wording import LetterResourceError
 from spoa.nhs import NhsNumberError, PostcodeError
@@ -25,6 +25,7 @@ from spoa.roles import NotAllowed
 from spoa.rules.errors import AnswerError, AnswersRejected, ModuleError
 from spoa.settings import SettingsProblem
 from spoa.store.database import DATABASE_FILE, StoreError, explain
+from spoa.store.device import KeyringUnavailable
 from spoa.store.records import RecordError
 from ui.errors import UnexpectedErrorDialog, report_unexpected
 
@@ -32,8 +33,8 @@ from ui.errors import UnexpectedErrorDialog, report_unexpected
 # say what to do; they never repeat the values typed).
 FOR_PEOPLE: tuple[type[BaseException], ...] = (
     RecordError, NotAllowed, StoreError, LetterResourceError, LetterFontError, DirectoryError,
-    RoutingInputError, DeliveryRefused, NhsNumberError, PostcodeError, AnswerError, AnswersRejected,
-    ModuleError, SettingsProblem,
+    RoutingInputError, DeliveryRefused, DeliveryProblem, KeyringUnavailable, NhsNumberError,
+    PostcodeError, AnswerError, AnswersRejected, ModuleError, SettingsProblem,
 )
 
 
