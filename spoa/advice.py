@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime
 from sqlite_utils import Database
 
 from spoa import desk
-from spoa.letters import archive, referrals
+from spoa.letters import archive, referrals, routing
 from spoa.letters.archive import IssuedLetter
 from spoa.letters.directory import load_services
 from spoa.letters.referrals import Referral, ReferralRefused, ReferralState, check_allowed
@@ -60,9 +60,9 @@ from spoa.store.records import (
 from spoa.store.store import Store
 
 __all__ = [
-    "ADVICE_MODULE_ID", "HOW_SOON", "REQUESTER_TYPES", "AdviceDraft", "AdviceRecorded", "AdviceRefused",
-    "AdviceRequest", "AdviceState", "AdviceView", "Conversion", "authorise_conversion", "check_request",
-    "check_requester",
+    "ADVICE_MODULE_ID", "HOW_SOON", "REQUESTER_TYPES", "AdviceDraft", "AdviceLetter", "AdviceRecorded",
+    "AdviceRefused", "AdviceRequest", "AdviceState", "AdviceView", "Conversion", "ConversionChoices",
+    "advice_letter", "authorise_conversion", "check_request", "check_requester", "conversion_choices",
     "convert", "get_request", "letters_of_request", "list_requests", "record_request", "respond",
     "view_request",
 ]
@@ -506,6 +506,21 @@ def _word(value: bool) -> str:
     return "yes" if value else "no"
 
 
+@dataclass(frozen=True)
+class AdviceLetter:
+    letter: IssuedLetter
+    pdf: bytes  # exactly as issued
+
+
+def advice_letter(store: Store, request_id: str) -> AdviceLetter:
+    """The request's advice letter with its PDF (for showing it): made now from the advice
+    recorded, or the one already made (spoa.letters.archive.make_advice_letter)."""
+    issued = archive.make_advice_letter(store, request_id)
+    pdf = archive.letter_pdf(store.db, issued.id)
+    store.audit("view", "letter", issued.id)
+    return AdviceLetter(issued, pdf)
+
+
 # -- conversion into a referral -------------------------------------------------------------------
 
 def convert(store: Store, request_id: str, service_id: str, *, reason: str = "",
@@ -577,6 +592,42 @@ def convert(store: Store, request_id: str, service_id: str, *, reason: str = "",
                    "updated_at = ? WHERE id = ?", [referral.id, by, now, now, request_id])
         store.audit("update", RECORD_TYPE, request_id)
     return Conversion(get_request(db, request_id), referral, session.id, decision, new_session)
+
+
+@dataclass(frozen=True)
+class ConversionChoices:
+    """The services a request could be converted into a referral to, best first, and what to
+    say when there are none (spoa.letters.routing, as for a decided triage session)."""
+
+    request_id: str
+    route: Route
+    urgency: Urgency
+    child_age: int | None
+    matches: tuple[routing.ServiceMatch, ...]
+    message: str
+
+
+def conversion_choices(store: Store, request_id: str, route: Route | str, urgency: Urgency | str, *,
+                       today: date | None = None) -> ConversionChoices:
+    """The services of ``route`` that take the request's child at ``urgency`` (for choosing
+    the service before ``convert``); nothing is changed."""
+    _check(store, Permission.DRAFT_REFERRALS, "view", request_id)
+    wanted = _urgency(urgency) or Urgency.ROUTINE
+    try:
+        kind = Route(route)
+    except ValueError:
+        raise InvalidField("route", "must be one of: " + ", ".join(r.value for r in Route)) from None
+    db = store.db
+    current = get_request(db, request_id)
+    child = records.get_child(db, current.child_id)
+    age = child.age_on(today or datetime.now(UTC).date())
+    where = {"route": kind, "urgency": wanted, "child_age": age, "postcode": child.postcode or None,
+             "school": child.school or None}
+    matches = tuple(routing.match_services(db, **where))
+    message = (f"{len(matches)} service(s) take this referral, best first." if matches
+               else routing.explain_no_match(db, **where))
+    store.audit("view", RECORD_TYPE, request_id)
+    return ConversionChoices(request_id, kind, wanted, age, matches, message)
 
 
 def _urgency(value: Urgency | str | None) -> Urgency | None:

@@ -17,7 +17,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -548,6 +548,73 @@ def import_file(store: Store, path: Path | str, *, skip_bad: bool = False) -> Im
     """Read, check and import a directory CSV file (see import_services)."""
     _check(store, [Permission.MANAGE_DIRECTORY], "update")
     return import_services(store, read_directory_file(path), skip_bad=skip_bad)
+
+
+class ServiceRejected(DirectoryError):
+    """A service given as values is not valid; ``problems`` names each field and what is wrong."""
+
+    def __init__(self, problems: Sequence[RowProblem]):
+        self.problems = tuple(problems)
+        super().__init__("The service was not saved: " + "; ".join(str(p) for p in self.problems) + ".")
+
+
+def service_values(service: Service) -> dict[str, str]:
+    """A service as the text of each column (as a CSV row or an edit form shows it)."""
+    return dict(zip(COLUMNS, _cells(service), strict=True))
+
+
+def save_service(store: Store, service: Service | Mapping[str, str], *, new: bool = False) -> Service:
+    """Add one service (``new``: its id must not be taken) or replace the one with its id,
+    checked as a CSV row is and audited as an import is (administrators)."""
+    _check(store, [Permission.MANAGE_DIRECTORY], "update")
+    values = service_values(service) if isinstance(service, Service) else dict(service)
+    checked, problems = service_from_values(values)
+    if problems:
+        raise ServiceRejected(problems)
+    assert checked is not None
+    db = store.db
+    row = _row(checked)
+    with transaction(db):
+        old = db.execute(f"SELECT {', '.join(COLUMNS)} FROM services WHERE id = ?",  # noqa: S608
+                         [checked.id]).fetchone()
+        if new and old is not None:
+            raise DirectoryError(f"There is already a service with the id {checked.id!r}; choose another "
+                                 "id, or edit that service instead.")
+        if not new and old is None:
+            raise DirectoryError(f"There is no service with the id {checked.id!r} to change; add it as a "
+                                 "new service.")
+        if old is not None and dict(zip(COLUMNS, old, strict=True)) == row:
+            return checked
+        _write(store, row)
+        store.audit("create" if old is None else "update", RECORD_TYPE, checked.id)
+    return checked
+
+
+def set_active(store: Store, service_id: str, active: bool) -> Service:
+    """Mark a service active or inactive (an inactive one takes no new referrals; its past
+    referrals keep it); audited (administrators)."""
+    _check(store, [Permission.MANAGE_DIRECTORY], "update")
+    service_id = clean_text(service_id, "id", limit=64, required=True).casefold()
+    db = store.db
+    with transaction(db):
+        found = next((s for s in load_services(db) if s.id == service_id), None)
+        if found is None:
+            raise DirectoryError(f"There is no service with the id {service_id!r}; 'spoa directory list' "
+                                 "shows them.")
+        if found.active == bool(active):
+            return found
+        changed = replace(found, active=bool(active))
+        _write(store, _row(changed))
+        store.audit("update", RECORD_TYPE, service_id)
+    return changed
+
+
+def _write(store: Store, row: dict[str, object]) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    store.db.execute(
+        f"INSERT OR REPLACE INTO services ({', '.join(COLUMNS)}, updated_at, updated_by) "  # noqa: S608
+        f"VALUES ({', '.join('?' * (len(COLUMNS) + 2))})",
+        [*row.values(), now, store.user.username])
 
 
 def require_view(store: Store) -> None:
