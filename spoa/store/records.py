@@ -600,6 +600,31 @@ def contact_summaries(db: Database, contact_ids: Sequence[str]) -> list[ContactS
     return [by_id[i] for i in contact_ids if i in by_id]
 
 
+PageKey = tuple[str, str]  # (received_at as stored, contact id): where a page of contacts ends
+
+
+def contact_keys_newest_first(db: Database, *, after: PageKey | None = None,
+                              limit: int = 200) -> list[PageKey]:
+    """The next ``limit`` contacts newest first (ties by id), after the key of the last one
+    already shown: keyset paging, so the last page of 100,000 costs what the first does
+    (no OFFSET, which reads and throws away every row before the page). With an index on
+    contacts (received_at DESC, id) a page is a seek; without one, each page is a scan."""
+    where, params = "", []
+    if after is not None:
+        received_at, contact_id = after
+        # The first term bounds the range (so an index on received_at seeks, not scans).
+        where = "WHERE co.received_at <= ? AND (co.received_at < ? OR co.id > ?) "
+        params = [received_at, received_at, contact_id]
+    rows = db.execute(
+        "SELECT co.received_at, co.id FROM contacts co " + where +  # noqa: S608 (fixed text only)
+        "ORDER BY co.received_at DESC, co.id LIMIT ?", [*params, max(1, int(limit))]).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def count_contacts(db: Database) -> int:
+    return db.execute("SELECT count(*) FROM contacts").fetchone()[0]
+
+
 # -- triage sessions -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
