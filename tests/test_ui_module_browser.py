@@ -6,8 +6,9 @@ from PySide6.QtCore import Qt
 from spoa.plugins import make_plugin_manager
 from spoa.rules.catalog import discover, survey
 from tests.conftest import MINIMAL_MODULE
-from ui.app import MainWindow
 from ui.module_browser import COLUMNS, ModuleTableModel
+from ui.pages.modules import ModulesPage
+from ui.session import DeskSession
 
 
 def load_rows():
@@ -24,6 +25,18 @@ def broken_user_module(private_data_dir):
     return folder
 
 
+class Window:
+    """The Rule modules page as the main window shows it (read-only: no store needed)."""
+
+    def __init__(self, qtbot, tmp_path, load):
+        self.page = ModulesPage(DeskSession(tmp_path), load=load)
+        qtbot.addWidget(self.page)
+        self.browser = self.page.browser
+
+    def show(self):
+        self.page.show()
+
+
 def cell(model, row, column):
     return model.data(model.index(row, column), Qt.ItemDataRole.DisplayRole)
 
@@ -34,9 +47,8 @@ def test_model_passes_qt_model_tester(qtmodeltester):
     qtmodeltester.check(model)
 
 
-def test_window_lists_modules_with_status_and_vignettes(qtbot, broken_user_module):
-    window = MainWindow(load=load_rows)
-    qtbot.addWidget(window)
+def test_window_lists_modules_with_status_and_vignettes(qtbot, tmp_path, broken_user_module):
+    window = Window(qtbot, tmp_path, load_rows)
     window.show()
     browser = window.browser
     with qtbot.waitSignal(browser.model.modelReset, timeout=20000):
@@ -71,21 +83,37 @@ def test_window_lists_modules_with_status_and_vignettes(qtbot, broken_user_modul
     assert "PASS camhs_general/" in details
 
 
-def test_every_control_has_an_accessible_name(qtbot):
-    window = MainWindow(load=load_rows)
-    qtbot.addWidget(window)
+def test_every_control_has_an_accessible_name(qtbot, tmp_path):
+    window = Window(qtbot, tmp_path, load_rows)
     browser = window.browser
-    for widget in (browser, browser.table, browser.details, browser.reload_button, browser.summary):
+    for widget in (window.page, browser, browser.table, browser.details, browser.reload_button,
+                   browser.summary):
         assert widget.accessibleName()
 
 
-def test_a_failure_while_loading_is_shown_plainly(qtbot):
+def test_a_failure_while_loading_is_shown_plainly(qtbot, tmp_path):
     def explode():
         raise RuntimeError("internal detail that must not be shown")
 
-    window = MainWindow(load=explode)
-    qtbot.addWidget(window)
+    window = Window(qtbot, tmp_path, explode)
     window.browser.reload()
     qtbot.waitUntil(lambda: window.browser.reload_button.isEnabled(), timeout=10000)
     assert "could not be listed" in window.browser.summary.text()
     assert "internal detail" not in window.browser.summary.text()
+
+
+def test_the_page_surveys_modules_once_when_first_shown(qtbot, tmp_path):
+    calls = []
+
+    def counting_load():
+        calls.append(1)
+        return load_rows()
+
+    window = Window(qtbot, tmp_path, counting_load)
+    assert window.page.key == "modules"
+    assert window.page.permission is None
+    window.page.refresh()
+    qtbot.waitUntil(lambda: window.browser.model.rowCount() > 0, timeout=20000)
+    window.page.refresh()  # shown again: no second survey of every vignette
+    window.browser.tasks.wait()
+    assert len(calls) == 1

@@ -138,3 +138,24 @@ def desk_as(qtbot, desk_world):
     yield make
     for session in sessions:
         session.lock()
+
+
+@pytest.fixture
+def staffed_desk_as(qtbot, staffed_store, store_folder):
+    """staffed_desk_as(username) -> a DeskSession signed in as admin, pat or sam on a fresh
+    store of this test's own (conftest's staffed_store), for tests that add, reset or
+    deactivate users, fail logins or change settings without touching the module's shared
+    desk_world. Slower than desk_as (a store per test)."""
+    from ui.session import DeskSession
+
+    sessions = []
+
+    def make(username: str) -> DeskSession:
+        session = DeskSession(store_folder)
+        session.adopt(staffed_store(username))
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.lock()

@@ -1,28 +1,30 @@
-"""The desktop app's entry point (``spoa-desk``)."""
+"""The desktop app's entry point (``spoa-desk``): the setup wizard on first run, else the
+unlock window; then the main window."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
+from spoa.paths import data_dir
+from spoa.store.store import Store
 from ui.errors import install_excepthook
-from ui.module_browser import ModuleBrowser
+from ui.session import DeskSession
+from ui.setup_wizard import SetupWizard, data_folder, use_data_folder
+from ui.unlock import UnlockWindow
+
+if TYPE_CHECKING:
+    from ui.pages.base import Page
+    from ui.shell import MainWindow
 
 APP_TITLE = "SPOA triage desk"
-
-
-class MainWindow(QMainWindow):
-    def __init__(self, load=None):
-        super().__init__()
-        self.setWindowTitle(f"{APP_TITLE} — rule modules")
-        self.browser = ModuleBrowser(self, load=load)
-        self.setCentralWidget(self.browser)
-        self.resize(1000, 640)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=self.browser.reload)
 
 
 def no_display_message() -> str | None:
@@ -36,7 +38,40 @@ def no_display_message() -> str | None:
             "QT_QPA_PLATFORM=offscreen to run it without a screen.")
 
 
+class Desk:
+    """The running desk: one session, the first window (setup wizard or unlock window) shown
+    at once, and the main window built as soon as the event loop runs (its pages' imports
+    are the slow part of starting, so they never delay the first window)."""
+
+    def __init__(self, pages: Sequence[type[Page]] | None = None, *, idle_ms: int | None = None,
+                 kdf=None):
+        default = data_dir()  # where the pointer to a chosen folder lives
+        folder = data_folder(default)
+        use_data_folder(folder)
+        self.session = DeskSession(folder)
+        self.window: MainWindow | None = None
+        self.wizard: SetupWizard | None = None
+        self.unlock_window = UnlockWindow(self.session)
+        self._pages, self._idle_ms = pages, idle_ms
+        if Store.exists(folder):
+            self.unlock_window.show()
+        else:
+            self.wizard = SetupWizard(self.session, default_folder=default, kdf=kdf)
+            self.wizard.show()
+        self.session.unlocked.connect(lambda _user: self.build_window())
+        QTimer.singleShot(0, self.build_window)
+
+    def build_window(self) -> MainWindow:
+        if self.window is None:
+            from ui.shell import MainWindow
+
+            self.window = MainWindow(self.session, self._pages, idle_ms=self._idle_ms,
+                                     unlock_window=self.unlock_window)
+        return self.window
+
+
 def main(argv: list[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen build's letter workers (spoa.letters.builders)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     message = no_display_message()
     if message:
@@ -45,10 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     install_excepthook()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_TITLE)
-    window = MainWindow()
-    window.show()
-    window.browser.reload()
-    return app.exec()
+    desk = Desk()
+    code = app.exec()
+    desk.session.lock()
+    desk.session.wait()
+    return code
 
 
 if __name__ == "__main__":

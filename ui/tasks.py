@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QObject, Qt, Signal
 
 from ui.errors import report_unexpected
+from ui.problems import user_message
 
 
 class BackgroundTasks(QObject):
@@ -35,8 +36,9 @@ class BackgroundTasks(QObject):
         try:
             result = fn()
         except Exception as exc:  # reported on the UI thread; never lost
-            # The type and where, never the message: it may hold patient data.
-            report_unexpected(type(exc), exc, exc.__traceback__)
+            if user_message(exc) is None:  # unexpected: logged here, where the stack is whole
+                # The type and where, never the message: it may hold patient data.
+                exc.spoa_reference = report_unexpected(type(exc), exc, exc.__traceback__)
             callback, argument = on_failure, exc
         else:
             callback, argument = on_success, result

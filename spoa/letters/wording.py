@@ -25,7 +25,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from spoa.letters.content import HubDetails, LetterKind
 from spoa.model import Route, Severity, Urgency
-from spoa.paths import resources_dir
+from spoa.paths import data_dir, resources_dir
+from spoa.store.keyslots import write_atomically
 
 WORDING_FORMAT = "1"
 LETTERHEAD_FORMAT = "1"
@@ -296,8 +297,57 @@ class Letterhead:
     logo: Path  # a PNG file
 
 
+LETTERHEAD_FOLDER = "letterhead"
+LETTERHEAD_FILE = "hub.yaml"
+LOGO_FILE = "logo.png"
+
+
 def default_letterhead_path() -> Path:
-    return resources_dir() / "letterhead" / "hub.yaml"
+    """The hub's own letterhead (saved by the setup wizard in the data folder) when there
+    is one, else the bundled example."""
+    saved = data_dir() / LETTERHEAD_FOLDER / LETTERHEAD_FILE
+    if saved.is_file():
+        return saved
+    return resources_dir() / LETTERHEAD_FOLDER / LETTERHEAD_FILE
+
+
+def check_logo(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a PNG logo, or LetterResourceError saying what is wrong with the file."""
+    logo = Path(path)
+    try:
+        content = logo.read_bytes()
+    except OSError:
+        raise LetterResourceError(f"The logo {logo} cannot be read. Choose a PNG file that exists.") from None
+    if not content.startswith(_PNG_SIGNATURE):
+        raise LetterResourceError(f"The logo {logo} is not a PNG image. Save it as PNG and choose it again.")
+    return content
+
+
+def save_letterhead(folder: str | os.PathLike[str], hub: HubDetails,
+                    logo_path: str | os.PathLike[str] | None = None) -> Path:
+    """Write the hub's letterhead to ``<folder>/letterhead/hub.yaml`` with its logo beside it,
+    each file whole or not at all; return the hub.yaml path. Without a logo, one already
+    saved there is kept, else the bundled placeholder logo is used."""
+    values = {"name": hub.name.strip(), "address": hub.address.strip(), "phone": hub.phone.strip(),
+              "email": hub.email.strip(), "website": hub.website.strip()}
+    for required in ("name", "address"):
+        if not values[required]:
+            raise LetterResourceError(f"The hub's {required} is missing; letters need it in the letterhead.")
+    target = Path(folder) / LETTERHEAD_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    logo = target / LOGO_FILE
+    if logo_path is not None:
+        write_atomically(logo, check_logo(logo_path))
+    elif not logo.is_file():
+        write_atomically(logo, check_logo(resources_dir() / LETTERHEAD_FOLDER / LOGO_FILE))
+    # The logo is in place before hub.yaml names it, so a reader never sees one without the other.
+    document = {"format": int(LETTERHEAD_FORMAT), **values, "logo": LOGO_FILE}
+    text = ("# The hub's letterhead, saved by the desk's setup. Edit freely; see the bundled\n"
+            "# resources/letterhead/hub.yaml for what each setting means.\n"
+            + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False))
+    path = target / LETTERHEAD_FILE
+    write_atomically(path, text.encode("utf-8"))
+    return path
 
 
 def load_letterhead(path: str | os.PathLike[str] | None = None) -> Letterhead:

@@ -93,3 +93,25 @@ def verify(db: Database, key: bytes) -> AuditReport:
             return AuditReport(count, position, f"entry {position}: its contents were altered")
         expected_prev = digest
     return AuditReport(count, None, None)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str  # ISO 8601, UTC
+    username: str
+    role: str
+    action: str
+    record_type: str
+    record_id: str
+    outcome: str
+
+
+def entries(db: Database, *, limit: int = 1000, before_seq: int | None = None) -> list[AuditEntry]:
+    """The newest entries first (at most ``limit``; older pages with ``before_seq``). The
+    caller checks the reader's role (``Permission.VERIFY_AUDIT``)."""
+    where, params = ("WHERE seq < ?", [before_seq]) if before_seq is not None else ("", [])
+    rows = db.execute(
+        f"SELECT seq, at, username, role, action, record_type, record_id, outcome FROM audit {where} "  # noqa: S608
+        "ORDER BY seq DESC LIMIT ?", [*params, max(0, int(limit))]).fetchall()
+    return [AuditEntry(*row) for row in rows]

@@ -281,6 +281,15 @@ def m007_advice_request_details(db: Database) -> None:
     db.execute("CREATE INDEX letters_advice_request ON letters (advice_request_id)")
 
 
+@migrations()
+def m008_contact_list_and_worklist_indexes(db: Database) -> None:
+    # The contact list pages newest first by (received_at, id) without OFFSET
+    # (records.contact_keys_newest_first): with this index each page is a seek, not a scan
+    # of every contact. Today's list asks, per open contact, for its open referrals.
+    db.execute("CREATE INDEX contacts_received ON contacts (received_at DESC, id)")
+    db.execute("CREATE INDEX referrals_contact ON referrals (contact_id, state)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]

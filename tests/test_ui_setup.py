@@ -1,0 +1,231 @@
+"""First run, driven through the real wizard: a real encrypted store is created, its recovery
+code is shown once and opens it; the app starts with the wizard or the unlock window."""
+
+from __future__ import annotations
+
+import re
+
+import keyring
+import pytest
+from keyring.backends import fail
+from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit, QProgressBar, QWizard
+
+from spoa.letters.wording import default_letterhead_path, load_letterhead
+from spoa.roles import Role
+from spoa.store.keys import MINIMUM_KDF
+from spoa.store.keyslots import SlotFile
+from spoa.store.store import Store
+from ui import setup_wizard
+from ui.app import Desk
+from ui.session import DeskSession
+from ui.setup_wizard import SetupWizard, data_folder, remember_data_folder
+
+PASSWORD = "a setup pass phrase"  # synthetic
+
+
+@pytest.fixture
+def wizard(qtbot, private_data_dir):
+    session = DeskSession(private_data_dir)
+    wizard = SetupWizard(session, default_folder=private_data_dir, kdf=MINIMUM_KDF)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    yield wizard
+    if wizard.store is not None:
+        wizard.store.lock()
+    session.lock()
+    session.wait()
+
+
+def next_button(wizard):
+    which = (QWizard.WizardButton.CommitButton if wizard.currentPage().isCommitPage()
+             else QWizard.WizardButton.NextButton)
+    return wizard.button(which)
+
+
+def fill_hub(wizard, logo=None):
+    page = wizard.hub_page
+    assert not next_button(wizard).isEnabled()  # name and address are required
+    page.name.setText("Testshire SPA")
+    page.address.setPlainText("1 Test Road\nTesttown\nZZ9 9ZZ")
+    page.phone.setText("01632 960 999")
+    if logo:
+        page.logo.setText(str(logo))
+
+
+def fill_admin(wizard, password=PASSWORD):
+    page = wizard.admin_page
+    page.username.setText("ada")
+    page.display_name.setText("Ada Admin")
+    page.password.setText(password)
+    page.repeat.setText(password)
+
+
+def test_setup_creates_a_real_store_and_its_recovery_code_opens_it(qtbot, wizard, tmp_path, monkeypatch,
+                                                                   private_data_dir):
+    chosen = tmp_path / "hub records"
+    monkeypatch.setattr(setup_wizard.FolderDialog, "ask", classmethod(lambda cls, parent, start: str(chosen)))
+    fill_hub(wizard)
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.folder_page
+    assert wizard.folder_page.folder.text() == str(private_data_dir)  # the default is offered
+    [choose] = [b for b in wizard.folder_page.findChildren(type(next_button(wizard)))
+                if b.accessibleName() == "Choose data folder"]
+    choose.click()
+    assert wizard.folder_page.folder.text() == str(chosen)
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.admin_page
+    fill_admin(wizard)
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.keyring_page
+    assert "A keyring was found" in wizard.keyring_page.status.text()
+    assert next_button(wizard).text().replace("&", "") == "Create the desk"
+    next_button(wizard).click()
+
+    assert wizard.currentPage() is wizard.create_page
+    qtbot.waitUntil(lambda: wizard.create_page.isComplete(), timeout=30000)
+    assert "was created in" in wizard.create_page.status.text()
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.recovery_page
+    code = wizard.recovery_page.code.text()
+    assert re.fullmatch(r"[A-Z0-9]{4,}(-[A-Z0-9]{4,})+", code), code
+    assert wizard.recovery_page.code.font().pointSize() >= 20
+    finish = wizard.button(QWizard.WizardButton.FinishButton)
+    assert not finish.isEnabled()  # not before the code is written down
+    wizard.reject()  # closing now would lose the code: refused
+    assert wizard.isVisible()
+    assert "cannot be shown again" in wizard.recovery_page.reminder.text()
+    wizard.recovery_page.written.click()
+    assert finish.isEnabled()
+    finish.click()
+
+    session = wizard.session
+    assert not wizard.isVisible()
+    assert session.is_unlocked
+    assert session.user.username == "ada"
+    assert session.user.role is Role.ADMIN
+    assert session.folder == chosen
+    # The chosen folder is remembered for the next start, and letters use the hub's details.
+    assert data_folder(private_data_dir) == chosen
+    assert default_letterhead_path() == chosen / "letterhead" / "hub.yaml"
+    assert load_letterhead().hub.name == "Testshire SPA"
+    assert SlotFile.load(chosen).uses_keyring
+    session.lock()
+    session.wait()
+    recovered = Store.recover(chosen, code)
+    assert recovered.user.role is Role.ADMIN
+    recovered.lock()
+    Store.unlock(chosen, "ada", PASSWORD).lock()
+
+
+def test_without_a_keyring_the_risk_is_explained_and_must_be_accepted(qtbot, wizard):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        fill_hub(wizard)
+        next_button(wizard).click()
+        next_button(wizard).click()
+        fill_admin(wizard)
+        next_button(wizard).click()
+        page = wizard.keyring_page
+        assert "No usable keyring was found" in page.status.text()
+        assert "GNOME Keyring or KWallet" in page.status.text()
+        assert "tick the box below" in page.status.text()
+        assert not next_button(wizard).isEnabled()
+        page.without.click()
+        assert next_button(wizard).isEnabled()
+        next_button(wizard).click()
+        qtbot.waitUntil(lambda: wizard.create_page.isComplete(), timeout=30000)
+        assert not SlotFile.load(wizard.folder).uses_keyring
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_admin_details_are_checked_as_typed(qtbot, wizard):
+    fill_hub(wizard)
+    next_button(wizard).click()
+    next_button(wizard).click()
+    page = wizard.admin_page
+    page.username.setText("ada admin")
+    assert "letters, digits, dots, dashes or underscores" in page.problem.text()
+    page.username.setText("ada")
+    page.password.setText("short")
+    assert "at least 10 characters" in page.problem.text()
+    page.password.setText(PASSWORD)
+    page.repeat.setText(PASSWORD + "x")
+    assert "same password again" in page.problem.text()
+    assert not next_button(wizard).isEnabled()
+    page.repeat.setText(PASSWORD)
+    assert page.problem.text() == ""
+    assert next_button(wizard).isEnabled()
+
+
+def test_a_logo_that_is_not_png_and_a_folder_with_a_store_are_refused(qtbot, wizard, tmp_path, new_store,
+                                                                       store_folder):
+    not_png = tmp_path / "logo.jpg"
+    not_png.write_bytes(b"\xff\xd8\xff\xe0 jpeg")
+    fill_hub(wizard, logo=not_png)
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.hub_page
+    assert "is not a PNG image" in wizard.hub_page.problem.text()
+    wizard.hub_page.logo.clear()
+    next_button(wizard).click()
+    wizard.folder_page.folder.setText(str(store_folder))
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.folder_page
+    assert "already holds a desk's records" in wizard.folder_page.problem.text()
+
+
+def test_the_remembered_folder_is_followed_and_forgotten(tmp_path):
+    default, elsewhere = tmp_path / "default", tmp_path / "elsewhere"
+    assert data_folder(default) == default
+    remember_data_folder(elsewhere, default)
+    assert data_folder(default) == elsewhere.resolve()
+    remember_data_folder(default, default)
+    assert data_folder(default) == default
+
+
+def test_first_start_runs_the_wizard_into_the_main_window_and_later_starts_unlock(qtbot, private_data_dir):
+    first = Desk(pages=[], kdf=MINIMUM_KDF)
+    qtbot.addWidget(first.unlock_window)
+    assert first.wizard is not None
+    qtbot.addWidget(first.wizard)
+    assert first.wizard.isVisible()
+    qtbot.waitUntil(lambda: first.window is not None)  # built once the event loop runs
+    qtbot.addWidget(first.window)
+    assert not first.window.isVisible()
+    wizard = first.wizard
+    fill_hub(wizard)
+    next_button(wizard).click()
+    next_button(wizard).click()
+    fill_admin(wizard)
+    next_button(wizard).click()
+    next_button(wizard).click()
+    qtbot.waitUntil(lambda: wizard.create_page.isComplete(), timeout=30000)
+    next_button(wizard).click()
+    wizard.recovery_page.written.click()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert first.window.isVisible()
+    assert first.window.who.text() == "Signed in as Ada Admin (ada), administrator"
+    first.window.close()  # locks the desk
+    assert not first.session.is_unlocked
+    first.session.wait()
+
+    later = Desk(pages=[])
+    qtbot.addWidget(later.unlock_window)
+    assert later.wizard is None
+    assert later.unlock_window.isVisible()
+    qtbot.waitUntil(lambda: later.window is not None)
+    qtbot.addWidget(later.window)
+    assert later.window.unlock_window is later.unlock_window
+    assert not later.window.isVisible()
+
+
+def test_every_control_in_the_wizard_has_an_accessible_name(qtbot, wizard):
+    for page in (wizard.hub_page, wizard.folder_page, wizard.admin_page, wizard.keyring_page,
+                 wizard.create_page, wizard.recovery_page):
+        for kind in (QAbstractButton, QLineEdit, QPlainTextEdit, QProgressBar):
+            for widget in page.findChildren(kind):
+                assert widget.accessibleName(), (page.title(), widget)
+    for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.BackButton,
+                  QWizard.WizardButton.CancelButton, QWizard.WizardButton.FinishButton):
+        assert wizard.button(which).accessibleName()
