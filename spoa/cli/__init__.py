@@ -14,7 +14,7 @@ import sys
 
 import sqlcipher3
 
-from spoa.cli import advice, contacts, directory, maintenance, referrals, rules, store
+from spoa.cli import advice, contacts, directory, maintenance, referrals, rules, selftest, store
 from spoa.cli.access import store_folder
 from spoa.cli.common import EXIT_BAD_INPUT, BadInput
 from spoa.roles import NotAllowed
@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     directory.add_commands(commands)
     referrals.add_commands(commands)
     advice.add_commands(commands)
+    selftest.add_commands(commands)
     return parser
 
 
