@@ -1,5 +1,6 @@
 """The desktop app's entry point (``spoa-desk``): the setup wizard on first run, else the
-unlock window; then the main window."""
+unlock window; then the main window. ``spoa-desk --self-test`` checks an installation
+without a display (spoa.selftest) and exits 0 or 1."""
 
 from __future__ import annotations
 
@@ -40,8 +41,7 @@ def no_display_message() -> str | None:
 
 class Desk:
     """The running desk: one session, the first window (setup wizard or unlock window) shown
-    at once, and the main window built as soon as the event loop runs (its pages' imports
-    are the slow part of starting, so they never delay the first window)."""
+    at once, and the main window built while the first person unlocks."""
 
     def __init__(self, pages: Sequence[type[Page]] | None = None, *, idle_ms: int | None = None,
                  kdf=None):
@@ -58,7 +58,13 @@ class Desk:
         else:
             self.wizard = SetupWizard(self.session, default_folder=default, kdf=kdf)
             self.wizard.show()
+        # The main window (its pages' imports are the slow part of starting) is built while
+        # the key is derived after Unlock is pressed, so neither the first window nor the
+        # person waits for it; at the latest, when the desk is unlocked.
+        self.unlock_window.unlocking.connect(self._build_soon)
         self.session.unlocked.connect(lambda _user: self.build_window())
+
+    def _build_soon(self) -> None:
         QTimer.singleShot(0, self.build_window)
 
     def build_window(self) -> MainWindow:
@@ -72,6 +78,11 @@ class Desk:
 
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()  # a frozen build's letter workers (spoa.letters.builders)
+    arguments = list(sys.argv[1:] if argv is None else argv[1:])
+    if "--self-test" in arguments:  # headless: no display, no Qt (see spoa.selftest)
+        from spoa.selftest import main as self_test
+
+        return self_test()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     message = no_display_message()
     if message:

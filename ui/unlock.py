@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDialog,
@@ -170,6 +170,10 @@ class RecoveryCodeDialog(QDialog):
 class UnlockWindow(QWidget):
     """Unlocks ``session`` (``session.adopt`` emits ``unlocked``; the shell takes over)."""
 
+    # Someone pressed Unlock: the key is being derived off the UI thread, which leaves
+    # the UI thread free to build the main window meanwhile (ui.app.Desk).
+    unlocking = Signal()
+
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
@@ -261,6 +265,7 @@ class UnlockWindow(QWidget):
         folder = self.session.folder
         self.message.setText("Checking your password…")
         self._set_working(True)
+        self.unlocking.emit()
 
         def attempt():
             try:
