@@ -426,4 +426,8 @@ if __name__ == "__main__":
     import letters_bench  # batch export of referral letters (benchmarks/letters_bench.py)
 
     letters_status = letters_bench.main()
-    sys.exit(1 if engine_status or store_status or letters_status else 0)
+    print()
+    import ui_bench  # the desktop app: start, the contact list at 100,000, memory (benchmarks/ui_bench.py)
+
+    ui_status = ui_bench.main()
+    sys.exit(1 if engine_status or store_status or letters_status or ui_status else 0)
