@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["SPOA_NO_PLUGINS"] = "1"  # never load plugins that happen to be installed
 
-pytest_plugins = ["tests.world"]  # the synthetic world's fixtures (desk_world)
+pytest_plugins = ["tests.world", "tests.triage_page"]  # shared fixtures: the synthetic world, the call page
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,0 +1,260 @@
+"""Who is calling and about which child: checked as the user types or leaves a field (by
+spoa.call, which never repeats what was typed in a message), with the child's age worked
+out from the date of birth, consent, and the rule module suggested for this child and
+caller (the user may choose another)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spoa import call
+from spoa.model import ReferrerType
+from spoa.rules.module import RuleModule
+from spoa.store.records import Child, Contact
+
+_PROBLEM = "color: #b00020;"
+_NOTE = "color: #1f5d2c;"
+# Fields checked on every keystroke; the rest (whose half-typed form is wrong) on leaving.
+_CHECK_WHILE_TYPING = {"given_name", "family_name", "referrer_name", "referrer_organisation",
+                       "referrer_contact", "address", "school", "gp_practice"}
+
+
+def _message_label(name: str) -> QLabel:
+    label = QLabel("")
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setAccessibleName(name)
+    label.hide()
+    return label
+
+
+class CallDetailsForm(QWidget):
+    changed = Signal()  # any field changed (the page enables "Start the call")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.fields: dict[str, QWidget] = {}
+        self.messages: dict[str, QLabel] = {}
+        self.touched: set[str] = set()
+        self.modules: list[RuleModule] = []
+        self._chosen_by_user = False
+        self._filling = False
+        layout = QVBoxLayout(self)
+
+        caller = QGroupBox("Who is calling")
+        caller_form = QFormLayout(caller)
+        referrer = QComboBox()
+        referrer.addItem("Choose…", "")
+        for kind in ReferrerType:
+            referrer.addItem(call.REFERRER_LABELS[kind], kind.value)
+        self._add(caller_form, "referrer_type", referrer)
+        for name in ("referrer_name", "referrer_organisation", "referrer_contact"):
+            self._add(caller_form, name, QLineEdit())
+        layout.addWidget(caller)
+
+        child = QGroupBox("The child or young person")
+        child_form = QFormLayout(child)
+        for name in ("given_name", "family_name", "date_of_birth", "nhs_number", "address", "postcode",
+                     "school", "gp_practice"):
+            edit = QLineEdit()
+            if name == "date_of_birth":
+                edit.setPlaceholderText("DD/MM/YYYY")
+            if name == "nhs_number":
+                edit.setPlaceholderText("10 digits")
+            self._add(child_form, name, edit)
+        layout.addWidget(child)
+
+        consent = QGroupBox("Consent")
+        consent_form = QFormLayout(consent)
+        self.consent_status = QComboBox()
+        for value, label in call.CONSENT_STATUSES.items():
+            self.consent_status.addItem(label, value)
+        self.consent_status.setCurrentIndex(list(call.CONSENT_STATUSES).index("not_asked"))
+        self.consent_status.setAccessibleName("Consent to a referral")
+        consent_form.addRow("Consent to a referral", self.consent_status)
+        self.consent_by = QComboBox()
+        for value, label in call.CONSENT_BY.items():
+            self.consent_by.addItem(label, value)
+        self.consent_by.setAccessibleName("Consent given by")
+        consent_form.addRow("Given by", self.consent_by)
+        self.consent_notes = QLineEdit()
+        self.consent_notes.setAccessibleName("Notes on consent")
+        consent_form.addRow("Notes", self.consent_notes)
+        layout.addWidget(consent)
+
+        module_box = QGroupBox("Triage module")
+        module_layout = QVBoxLayout(module_box)
+        self.module = QComboBox()
+        self.module.setAccessibleName("Triage module")
+        self.module.activated.connect(self._module_chosen)
+        module_layout.addWidget(self.module)
+        self.suggestion = _message_label("Suggested module")
+        module_layout.addWidget(self.suggestion)
+        layout.addWidget(module_box)
+        layout.addStretch(1)
+        QApplication.instance().focusChanged.connect(self._focus_moved)
+
+    def _add(self, form: QFormLayout, name: str, widget: QWidget) -> None:
+        label, required = call.DETAIL_FIELDS[name]
+        shown = label + (" *" if required else "")
+        widget.setAccessibleName(label + (" (required)" if required else ""))
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(widget)
+        message = _message_label(f"{label}: check")
+        column.addWidget(message)
+        form.addRow(shown, box)
+        self.fields[name] = widget
+        self.messages[name] = message
+        if isinstance(widget, QComboBox):
+            widget.currentIndexChanged.connect(lambda _i, n=name: self._edited(n, leaving=True))
+        else:
+            widget.textChanged.connect(lambda _t, n=name: self._edited(n, leaving=False))
+
+    # -- values -----------------------------------------------------------------------------
+
+    def values(self) -> dict[str, str]:
+        out = {}
+        for name, widget in self.fields.items():
+            out[name] = widget.currentData() if isinstance(widget, QComboBox) else widget.text()
+        return out
+
+    def consent(self) -> dict[str, str]:
+        return {"status": self.consent_status.currentData(), "given_by": self.consent_by.currentData(),
+                "notes": self.consent_notes.text().strip()}
+
+    def chosen_module(self) -> RuleModule | None:
+        module_id = self.module.currentData()
+        return next((m for m in self.modules if m.id == module_id), None)
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def _focus_moved(self, old: QWidget | None, _now: QWidget | None) -> None:
+        """Leaving a field checks it (half-typed dates and numbers are not judged before)."""
+        name = next((n for n, w in self.fields.items() if w is old), None)
+        if name is not None and not self._filling:
+            self._edited(name, leaving=True)
+
+    def _edited(self, name: str, *, leaving: bool) -> None:
+        if self._filling:
+            return
+        if leaving or name in _CHECK_WHILE_TYPING or self.messages[name].isVisibleTo(self):
+            self.touched.add(name)
+            self.show_check(name)
+        if name in ("date_of_birth", "referrer_type"):
+            self.suggest()
+        self.changed.emit()
+
+    def show_check(self, name: str, *, today: date | None = None) -> call.FieldCheck:
+        checked = call.check_field(name, self.values()[name], today=today)
+        label = self.messages[name]
+        text = checked.problem or checked.note
+        label.setText(text)
+        label.setStyleSheet(_PROBLEM if checked.problem else _NOTE)
+        label.setVisible(bool(text) and name in self.touched)
+        return checked
+
+    def check_all(self) -> list[str]:
+        """Check every field and show every problem; returns the fields that are wrong."""
+        wrong = []
+        for name in self.fields:
+            self.touched.add(name)
+            if self.show_check(name).problem:
+                wrong.append(name)
+        return wrong
+
+    def problem_text(self, name: str) -> str:
+        label = self.messages[name]
+        return label.text() if label.isVisibleTo(self) and label.styleSheet() == _PROBLEM else ""
+
+    # -- modules ---------------------------------------------------------------------------------
+
+    def set_modules(self, modules: list[RuleModule]) -> None:
+        self.modules = sorted(modules, key=lambda m: m.title.lower())
+        self.module.clear()
+        for module in self.modules:
+            draft = "" if module.sign_off.approved else " — draft, not signed off"
+            self.module.addItem(f"{module.title} ({module.version}){draft}", module.id)
+        self._chosen_by_user = False
+        self.suggest()
+
+    def suggest(self) -> None:
+        if not self.modules:
+            return
+        values = self.values()
+        suggestion = call.suggest_module(self.modules, child_age=call.child_age(values["date_of_birth"]),
+                                         referrer=values["referrer_type"] or None)
+        self.suggestion.setText(suggestion.why)
+        self.suggestion.setVisible(True)
+        if suggestion.suggested is not None and not self._chosen_by_user:
+            self.module.setCurrentIndex(self.module.findData(suggestion.suggested.id))
+
+    def _module_chosen(self, _index: int) -> None:
+        self._chosen_by_user = True
+        self.changed.emit()
+
+    # -- showing a stored contact ------------------------------------------------------------------
+
+    def show_contact(self, contact: Contact, child: Child) -> None:
+        """Fill the form from a stored call (read only: changes go through the contact's page)."""
+        self._filling = True
+        try:
+            values = {
+                "referrer_name": contact.referrer_name,
+                "referrer_organisation": contact.referrer_organisation,
+                "referrer_contact": contact.referrer_contact, "given_name": child.given_name,
+                "family_name": child.family_name,
+                "date_of_birth": child.date_of_birth.strftime("%d/%m/%Y") if child.date_of_birth else "",
+                "nhs_number": child.nhs_number or "", "address": child.address, "postcode": child.postcode,
+                "school": child.school, "gp_practice": child.gp_practice,
+            }
+            for name, text in values.items():
+                self.fields[name].setText(text)
+            referrer = self.fields["referrer_type"]
+            referrer.setCurrentIndex(referrer.findData(contact.referrer_type.value))
+            consent = contact.consent or {}
+            status = self.consent_status.findData(consent.get("status", ""))
+            self.consent_status.setCurrentIndex(max(0, status))
+            self.consent_by.setCurrentIndex(max(0, self.consent_by.findData(consent.get("given_by", ""))))
+            self.consent_notes.setText(str(consent.get("notes", "")))
+        finally:
+            self._filling = False
+
+    def set_read_only(self, read_only: bool) -> None:
+        for widget in (*self.fields.values(), self.consent_status, self.consent_by, self.consent_notes,
+                       self.module):
+            widget.setEnabled(not read_only)
+
+    def clear(self) -> None:
+        self._filling = True
+        try:
+            for widget in self.fields.values():
+                if isinstance(widget, QComboBox):
+                    widget.setCurrentIndex(0)
+                else:
+                    widget.clear()
+            for label in self.messages.values():
+                label.clear()
+                label.hide()
+            self.consent_status.setCurrentIndex(list(call.CONSENT_STATUSES).index("not_asked"))
+            self.consent_by.setCurrentIndex(0)
+            self.consent_notes.clear()
+            self.touched.clear()
+            self._chosen_by_user = False
+        finally:
+            self._filling = False
+        self.set_read_only(False)
+        self.suggest()
