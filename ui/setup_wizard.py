@@ -133,7 +133,9 @@ class HubPage(QWizardPage):
         form.addRow("&Telephone:", self.phone)
         form.addRow("&Email:", self.email)
         form.addRow("&Website:", self.website)
-        form.addRow("&Logo (PNG):", logo_row)
+        logo_label = QLabel("&Logo (PNG):")
+        logo_label.setBuddy(self.logo)  # a row holding a layout gets no buddy by itself
+        form.addRow(logo_label, logo_row)
         form.addRow(self.problem)
         self.name.textChanged.connect(self.completeChanged)
         self.address.textChanged.connect(self.completeChanged)
