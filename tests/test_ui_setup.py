@@ -235,3 +235,24 @@ def test_every_control_in_the_wizard_has_an_accessible_name(qtbot, wizard):
     for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.BackButton,
                   QWizard.WizardButton.CancelButton, QWizard.WizardButton.FinishButton):
         assert wizard.button(which).accessibleName()
+
+
+def test_a_chosen_folder_that_has_gone_is_said_plainly_and_both_desk_and_cli_follow_the_pointer(
+        tmp_path, private_data_dir, monkeypatch):
+    from spoa.paths import data_dir
+    from ui import app
+
+    gone = tmp_path / "shared drive" / "spoa"
+    remember_data_folder(gone, private_data_dir)
+    message = app.missing_folder_message(private_data_dir)
+    assert str(gone.resolve()) in message
+    assert "cannot be found" in message
+    assert "Nothing has been changed" in message
+    shown = []
+    monkeypatch.setattr(app.StartProblem, "show", classmethod(lambda cls, text: shown.append(text)))
+    assert app.main(["spoa-desk"]) == 2  # no setup wizard offering a new, empty desk there
+    assert shown == [message]
+    assert not gone.exists()
+    gone.mkdir(parents=True)
+    assert app.missing_folder_message(private_data_dir) is None
+    assert data_dir() == gone.resolve()  # the core (and so the command line) follows it too

@@ -9,12 +9,13 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from spoa.paths import data_dir
+from spoa.paths import home_data_dir, remembered_data_dir
 from spoa.store.store import Store
 from ui.errors import install_excepthook
 from ui.session import DeskSession
@@ -39,13 +40,31 @@ def no_display_message() -> str | None:
             "QT_QPA_PLATFORM=offscreen to run it without a screen.")
 
 
+def missing_folder_message(home: Path) -> str | None:
+    """The records folder chosen at setup has gone (a network or removable drive not
+    connected): say so, instead of offering to set up a new, empty desk in its place."""
+    remembered = remembered_data_dir(home)
+    if remembered is None or remembered.is_dir():
+        return None
+    return (f"The desk's records are kept in {remembered}, the folder chosen when the desk was set "
+            "up, but that folder cannot be found. If it is on a network or removable drive, connect "
+            "it and start the desk again. Nothing has been changed.")
+
+
+class StartProblem:
+    @classmethod
+    def show(cls, message: str) -> None:
+        """Tests replace this classmethod."""
+        QMessageBox.critical(None, APP_TITLE, message)
+
+
 class Desk:
     """The running desk: one session, the first window (setup wizard or unlock window) shown
     at once, and the main window built while the first person unlocks."""
 
     def __init__(self, pages: Sequence[type[Page]] | None = None, *, idle_ms: int | None = None,
                  kdf=None):
-        default = data_dir()  # where the pointer to a chosen folder lives
+        default = home_data_dir()  # where the pointer to a chosen folder lives
         folder = data_folder(default)
         use_data_folder(folder)
         self.session = DeskSession(folder)
@@ -88,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     if message:
         print(message, file=sys.stderr)
         return 2
-    install_excepthook()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_TITLE)
+    problem = missing_folder_message(home_data_dir())
+    if problem:
+        StartProblem.show(problem)
+        return 2
+    install_excepthook()
     desk = Desk()
     code = app.exec()
     desk.session.lock()

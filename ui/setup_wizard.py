@@ -1,12 +1,10 @@
 """First run: the hub's details, where the records live, the first administrator, the
 keyring, creating the encrypted store, and the recovery code shown once.
 
-Where the records live: the default data folder (``spoa.paths.data_dir()``), or another
+Where the records live: the default data folder (``spoa.paths.home_data_dir()``), or another
 folder chosen here. A chosen folder is remembered in a one-line pointer file,
-``data-folder.txt``, in the default data folder; at start the desk follows it and sets
-``SPOA_DATA_DIR`` for its own process, so the core (letterhead, user rule modules, desk
-settings) uses the same folder. The command line follows ``SPOA_DATA_DIR`` or
-``--data-dir``, not the pointer.
+``data-folder.txt``, in the default data folder (spoa.paths): the desk and the command line
+both follow it. At start the desk also sets ``SPOA_DATA_DIR`` for its own process.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from spoa.letters.content import HubDetails
 from spoa.letters.wording import LetterResourceError, check_logo, save_letterhead
-from spoa.paths import DATA_DIR_VARIABLE, data_dir
+from spoa.paths import DATA_DIR_VARIABLE, POINTER_FILE, home_data_dir, remembered_data_dir
 from spoa.store.database import StoreError
 from spoa.store.device import NO_KEYRING_HELP, KeyringUnavailable, check_backend
 from spoa.store.keys import KdfParams, calibrate
@@ -43,23 +41,16 @@ from spoa.store.store import Store, check_password, normalise_username
 from ui.session import DeskSession
 from ui.unlock import describe
 
-POINTER_FILE = "data-folder.txt"
-
-
 # -- where the records live --------------------------------------------------------------------
 
 def data_folder(default: Path | None = None) -> Path:
     """The folder remembered at setup, else the default data folder."""
-    default = Path(default) if default is not None else data_dir()
-    try:
-        remembered = (default / POINTER_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
-        return default
-    return Path(remembered) if remembered else default
+    default = Path(default) if default is not None else home_data_dir()
+    return remembered_data_dir(default) or default
 
 
 def remember_data_folder(folder: Path, default: Path | None = None) -> None:
-    default = Path(default) if default is not None else data_dir()
+    default = Path(default) if default is not None else home_data_dir()
     pointer = default / POINTER_FILE
     if Path(folder).resolve() == default.resolve():
         pointer.unlink(missing_ok=True)
@@ -412,7 +403,7 @@ class SetupWizard(QWizard):
         self.session = session
         self.kdf = kdf  # None: tuned to this computer (tests pass the minimum to run fast)
         # The default data folder: where the pointer to a chosen folder is written.
-        self.default_folder = Path(default_folder) if default_folder is not None else data_dir()
+        self.default_folder = Path(default_folder) if default_folder is not None else home_data_dir()
         self.store: Store | None = None
         self.recovery_code: str | None = None
         self.folder: Path | None = None
