@@ -430,4 +430,9 @@ if __name__ == "__main__":
     import ui_bench  # the desktop app: start, the contact list at 100,000, memory (benchmarks/ui_bench.py)
 
     ui_status = ui_bench.main()
-    sys.exit(1 if engine_status or store_status or letters_status or ui_status else 0)
+    print()
+    import triage_panel_bench  # an answer to the call's side panel (benchmarks/triage_panel_bench.py)
+
+    panel_status = triage_panel_bench.main()
+    statuses = (engine_status, store_status, letters_status, ui_status, panel_status)
+    sys.exit(1 if any(statuses) else 0)
