@@ -117,10 +117,13 @@ def test_referral_letter_and_outbox_commands(spoa, tmp_path, smtp_server, certif
     assert code == 2
     assert "Sending by email is not set up" in err
     spoa_smtp = ("outbox", "smtp", "--host", "127.0.0.1", "--port", port, "--from", "spa@hub.example",
-                 "--user", SMTP_USER, "--cafile", certificate[0])
+                 "--smtp-user", SMTP_USER, "--cafile", certificate[0])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPOA_SMTP_PASSWORD", SMTP_PASSWORD)
         code, out, err = spoa("pat", *spoa_smtp)
+        assert code == 2  # where letters are relayed is a supervisor's decision
+        assert "cannot approve or return referrals" in err
+        code, out, err = spoa("sam", *spoa_smtp)
     assert code == 0, err
     emergency_file = contact_file(tmp_path, "emergency", EMERGENCY_ANSWERS)
     code, out, err = spoa("pat", "contact", "add", "--file", emergency_file)

@@ -17,6 +17,7 @@ from spoa.letters.outbox import (
     SmtpSettings,
     SmtpTransport,
 )
+from spoa.roles import NotAllowed
 from spoa.settings import DeskSettings
 from tests.test_outbox import (  # a real SMTP server on 127.0.0.1 with TLS
     SMTP_PASSWORD,
@@ -147,6 +148,24 @@ def test_the_outbox_folder_is_kept_beside_the_store_and_shown_again(qtbot, desk_
 
     again = open_page(qtbot, session)
     qtbot.waitUntil(lambda: again.settings.folder.path.text() == chosen, timeout=20000)
+
+
+def test_only_a_supervisor_changes_where_letters_go_and_it_is_audited(qtbot, desk_as, desk_world, tmp_path):
+    practitioner = open_page(qtbot, desk_as("pat"))
+    for button in (practitioner.settings.save_folder_button, practitioner.settings.save_smtp_button):
+        assert not button.isEnabled()
+        assert "Only a supervisor" in button.toolTip()
+    pat = desk_world["pat"]
+    with pytest.raises(NotAllowed):  # the core refuses too, and audits the refusal
+        outbox.configure_outbox_folder(pat, str(tmp_path / "elsewhere"))
+    refused = pat.db.execute("SELECT username, action, record_type, record_id, outcome FROM audit "
+                             "ORDER BY seq DESC LIMIT 1").fetchone()
+    assert refused == ("pat", "update", "settings", "outbox_folder", "denied")
+    sam = desk_world["sam"]
+    outbox.configure_outbox_folder(sam, str(tmp_path / "drive"))
+    done = sam.db.execute("SELECT username, action, record_type, record_id, outcome FROM audit "
+                          "ORDER BY seq DESC LIMIT 1").fetchone()
+    assert done == ("sam", "update", "settings", "outbox_folder", "ok")
 
 
 def test_email_settings_that_cannot_work_are_refused_and_nothing_is_saved(qtbot, desk_as, problems):

@@ -1,9 +1,11 @@
 """Where letters go from this desk: the outbox folder (spoa.settings.DeskSettings) and the
 secure mail service (spoa.letters.outbox.SmtpSettings, its password in the OS keyring).
 
-Both are machine settings kept beside the store, with no patient data, as
-``spoa outbox smtp`` keeps them: the same classes validate and save them. The password
-field is emptied once saved and never read back from the keyring.
+Both are settings kept beside the store, with no patient data, as ``spoa outbox smtp``
+keeps them. They decide where children's letters go, so only a supervisor changes them
+(spoa.letters.outbox.configure_smtp / configure_outbox_folder check the role and audit);
+others see them read-only. The password field is emptied once saved and never read back
+from the keyring.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from spoa.letters import outbox
 from spoa.letters.outbox import DeliveryProblem, SmtpSettings
+from spoa.roles import Permission
 from spoa.settings import DeskSettings
 from spoa.store.device import KeyringUnavailable
 from ui.export_dialog import FolderField
@@ -93,6 +96,16 @@ class OutboxSettings(QWidget):
         layout.addWidget(smtp_box)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        self.apply_role()
+
+    def apply_role(self) -> None:
+        """Only a supervisor may change where letters go: the others see the settings only."""
+        may = self.session.can(Permission.APPROVE_REFERRALS)
+        why = "" if may else "Only a supervisor changes where letters go."
+        for button in (self.save_folder_button, self.save_smtp_button):
+            button.setEnabled(may)
+            button.setToolTip(why)
+            button.setAccessibleDescription(why)
 
     @property
     def store_folder(self) -> Path:
@@ -121,27 +134,21 @@ class OutboxSettings(QWidget):
     # -- saving --------------------------------------------------------------------------------------
 
     def save_folder(self) -> None:
-        folder, chosen = self.store_folder, self.folder.path.text().strip()
-
-        def save() -> Path:
-            return DeskSettings.load(folder).changed(outbox_folder=chosen).save(folder)
-
-        self.session.run(save, lambda _path: self.status.setText(
-            f"Letters sent to a folder go to {chosen}." if chosen else "No outbox folder is set."),
-            lambda exc: say_problem(exc, "The outbox folder could not be saved"))
+        chosen = self.folder.path.text().strip()
+        said = f"Letters sent to a folder go to {chosen}." if chosen else "No outbox folder is set."
+        self.session.call(lambda store: outbox.configure_outbox_folder(store, chosen),
+                          lambda _path: self.status.setText(said),
+                          lambda exc: say_problem(exc, "The outbox folder could not be saved"))
 
     def save_smtp(self) -> None:
-        folder = self.store_folder
         fields = {"host": self.host.text().strip(), "port": self.port.value(),
                   "from_address": self.from_address.text().strip(), "username": self.username.text().strip(),
                   "security": self.security.currentData(), "cafile": self.cafile.text().strip()}
         password = self.password.text()
 
-        def save() -> bool:
+        def save(store) -> bool:
             settings = SmtpSettings(**fields)  # says which field is wrong
-            if settings.username and password:
-                outbox.set_smtp_password(settings.username, password)
-            settings.save(folder)
+            outbox.configure_smtp(store, settings, password or None)
             return bool(settings.username and password)
 
         def saved(with_password: bool) -> None:
@@ -149,7 +156,7 @@ class OutboxSettings(QWidget):
             self.status.setText("The email settings are saved" + (
                 "; the password is in the system keyring." if with_password else "."))
 
-        self.session.run(save, saved, lambda exc: say_problem(exc, "The email settings could not be saved"))
+        self.session.call(save, saved, lambda exc: say_problem(exc, "The email settings could not be saved"))
 
     def clear(self) -> None:
         self.password.clear()

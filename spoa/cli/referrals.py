@@ -8,7 +8,7 @@ letters and sending from the command line, through the same core operations as t
   (supervisors); ``letter verify FILE`` says whether the hub issued a file (exit 0) or not
   (exit 1), and for which referral.
 - ``outbox send REFERRAL --folder DIR | --email ADDRESS [--before-review --reason …]``,
-  ``outbox list``, ``outbox retry [ITEM]``, ``outbox smtp …`` (settings; the password goes
+  ``outbox list``, ``outbox retry [ITEM]``, ``outbox smtp …`` (supervisors; the password goes
   to the OS keyring), ``outbox export-day DAY --out DIR`` (supervisors).
 
 A role that may not do something gets exit code 2 and the reason.
@@ -16,12 +16,13 @@ A role that may not do something gets exit code 2 and the reason.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from spoa import desk
-from spoa.cli.access import add_store_arguments, ask_secret, open_store, store_folder
+from spoa.cli.access import add_store_arguments, ask_secret, open_store
 from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, desk_errors, iso_date
 from spoa.letters import archive, outbox, referrals
 from spoa.letters.content import Section
@@ -154,12 +155,12 @@ def _outbox_commands(commands) -> None:
     smtp.add_argument("--host", required=True)
     smtp.add_argument("--port", type=int, default=587)
     smtp.add_argument("--from", dest="from_address", required=True, help="the hub's sending address")
-    smtp.add_argument("--user", dest="smtp_user", default="", help="SMTP username (none: no login)")
+    smtp.add_argument("--smtp-user", default="",
+                      help=f"SMTP username (none: no login); its password from {SMTP_PASSWORD_VARIABLE} "
+                           "or a prompt, kept in the keyring")
     smtp.add_argument("--security", choices=("starttls", "tls"), default="starttls")
     smtp.add_argument("--cafile", default="", help="an extra certificate authority to trust")
-    smtp.add_argument("--data-dir", type=Path, help="the store's folder (settings are kept beside it)")
-    smtp.add_argument("--password-stdin", action="store_true",
-                      help=f"read the SMTP password from standard input (else {SMTP_PASSWORD_VARIABLE})")
+    add_store_arguments(smtp)  # a supervisor signs in: it decides who relays the letters
     smtp.set_defaults(run=cmd_outbox_smtp)
 
 
@@ -494,16 +495,16 @@ def cmd_export_day(args) -> int:
 
 
 def cmd_outbox_smtp(args) -> int:
-    folder = store_folder(args)
-    if not folder.is_dir():
-        raise BadInput(f"There is no store folder {folder}; give --data-dir.")
     with desk_errors():
         settings = SmtpSettings(host=args.host, port=args.port, from_address=args.from_address,
                                 username=args.smtp_user, security=args.security, cafile=args.cafile)
-        if settings.username:
-            password = ask_secret(args, f"SMTP password for {settings.username}: ", SMTP_PASSWORD_VARIABLE)
-            outbox.set_smtp_password(settings.username, password)
-        path = settings.save(folder)
+    password = None
+    if settings.username:
+        # Never from standard input: that carries the supervisor's own password (--password-stdin).
+        password = ask_secret(argparse.Namespace(), f"SMTP password for {settings.username}: ",
+                              SMTP_PASSWORD_VARIABLE)
+    with open_store(args) as store, desk_errors():
+        path = outbox.configure_smtp(store, settings, password)
     print(f"SMTP settings saved to {path}" + (" (the password is in the keyring)." if settings.username
                                              else "."))
     return EXIT_OK

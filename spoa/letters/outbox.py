@@ -56,6 +56,7 @@ from spoa.letters.referrals import (
 )
 from spoa.letters.wording import Wording
 from spoa.roles import Permission
+from spoa.settings import DeskSettings
 from spoa.store import records
 from spoa.store.device import KeyringUnavailable, check_backend
 from spoa.store.records import InvalidField, RecordNotFound
@@ -64,8 +65,9 @@ from spoa.store.store import Store
 __all__ = [
     "CLAIM_SECONDS", "SMTP_KEYRING_SERVICE", "BatchExport", "DeliveryProblem", "DeliveryRefused",
     "FolderTransport", "OutboxItem", "OutboxState", "OutgoingLetter", "SmtpSettings", "SmtpTransport",
-    "Transport", "deliver", "deliver_pending", "export_day", "get_item", "list_items", "queue_letter",
-    "requeue", "send_referral", "set_smtp_password", "transport_for",
+    "Transport", "configure_outbox_folder", "configure_smtp", "deliver", "deliver_pending", "export_day",
+    "get_item", "list_items", "queue_letter", "requeue", "send_referral", "set_smtp_password",
+    "transport_for",
 ]
 
 SMTP_KEYRING_SERVICE = "spoa-desk-smtp"
@@ -206,6 +208,28 @@ def set_smtp_password(username: str, password: str) -> None:
     except keyring.errors.KeyringError as exc:
         raise KeyringUnavailable(f"the keyring refused to store the SMTP password: {type(exc).__name__}") \
             from None
+
+
+def configure_smtp(store: Store, settings: SmtpSettings, password: str | None = None) -> Path:
+    """Set where letters sent by email are relayed (and its password, into the keyring).
+    It decides which server carries children's letters, so only a supervisor may, and it
+    is audited (``update`` of ``settings`` ``smtp``)."""
+    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "smtp")
+    if settings.username and password:
+        set_smtp_password(settings.username, password)
+    path = settings.save(store.folder)
+    store.audit("update", "settings", "smtp")
+    return path
+
+
+def configure_outbox_folder(store: Store, folder: str) -> Path:
+    """Set the folder letters are saved to when sent to a folder (e.g. a secure shared
+    drive; empty: none). Supervisors only, audited, as for configure_smtp."""
+    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "outbox_folder")
+    chosen = str(folder).strip()
+    path = DeskSettings.load(store.folder).changed(outbox_folder=chosen).save(store.folder)
+    store.audit("update", "settings", "outbox_folder")
+    return path
 
 
 def _smtp_password(username: str) -> str:
