@@ -48,7 +48,9 @@ class NotAllowed(PermissionError):
     def __init__(self, role: Role, permission: Permission):
         self.role = role
         self.permission = permission
-        super().__init__(f"A {role.value} cannot {permission.value}. Ask a colleague whose role allows it.")
+        article = "An" if role.value[:1] in "aeiou" else "A"
+        super().__init__(f"{article} {role.value} cannot {permission.value}. Ask a colleague whose role "
+                         "allows it.")
 
 
 def allowed(role: Role, permission: Permission) -> bool:

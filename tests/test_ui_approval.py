@@ -102,6 +102,33 @@ def test_selecting_a_referral_shows_its_decision_and_the_letter_as_it_will_be_se
     qtmodeltester.check(page.model)
 
 
+def test_a_row_clicked_with_the_mouse_can_be_approved(qtbot, desk_world, desk_as):
+    """A click makes the row current before it is selected; the actions follow the selection."""
+    referral_id = submitted(desk_world)
+    page = open_page(qtbot, desk_as("sam"))
+    page.table.clearSelection()
+    assert not page.approve_button.isEnabled()
+    row = page.model.row_of(referral_id)
+    rect = page.table.visualRect(page.model.index(row, 0))
+    qtbot.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.selected_id() == referral_id
+    assert page.approve_button.isEnabled()
+    assert page.return_button.isEnabled()
+
+
+def test_a_referral_asked_for_while_the_list_reloads_stays_selected(qtbot, desk_world, desk_as):
+    """Opened from Today while the page was already showing: the reload must not drop it."""
+    first, second = submitted(desk_world), submitted(desk_world)
+    page = open_page(qtbot, desk_as("sam"), first)
+    page.refresh()  # what the shell does when it shows the page...
+    page.restore({"referral_id": second})  # ...then the referral asked for
+    page.session.wait()
+    qtbot.waitUntil(lambda: page.status.text() != "" and page.selected_id() == second, timeout=20000)
+    qtbot.wait(50)
+    assert page.selected_id() == second
+    assert "Referral " + second in page.details.toPlainText()
+
+
 def test_the_most_urgent_referral_comes_first(qtbot, desk_world, desk_as):
     routine = submitted(desk_world)
     emergency = submitted(desk_world, answers=EMERGENCY_ANSWERS, service="camhs-crisis", override=None)

@@ -167,6 +167,8 @@ class ApprovalPage(Page):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         self.table.selectionModel().currentRowChanged.connect(self._selected)
+        # A click makes a row current before it is selected: follow the selection as well.
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
 
         self.approve_button = self._button("&Approve…", "Approve the selected referral",
                                            self.approve_selected)
@@ -258,6 +260,7 @@ class ApprovalPage(Page):
     # -- the queue ----------------------------------------------------------------------------------
 
     def _loaded(self, entries: list[QueueEntry], wanted: str | None) -> None:
+        wanted = self._wanted or wanted  # a restore() since this refresh started wins
         self.model.set_entries(entries)
         self.status.setText(f"{len(entries)} referral{'s' if len(entries) != 1 else ''} waiting."
                             if entries else "Nothing is waiting for approval or review.")

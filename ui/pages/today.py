@@ -168,6 +168,6 @@ class TodayPage(Page):
         return {"selected": item.id} if item else {}
 
     def restore(self, state: dict) -> None:
-        wanted = state.get("selected")
+        wanted = state.get("selected") or state.get("referral_id")  # (advice: converted into)
         if wanted and not self._select(wanted):
             self._wanted = wanted  # selected when the list arrives
