@@ -73,7 +73,8 @@ from spoa.letters.content import (
     Section,
 )
 from spoa.letters.fonts import REGULAR
-from spoa.letters.pdf import build_letter, date_and_time, duration, load_letterhead, long_date
+from spoa.letters.formatting import date_and_time, duration, long_date
+from spoa.letters.pdf import build_letter, load_letterhead
 from spoa.letters.wording import Wording, load_wording
 from spoa.model import ModuleRef, Route, Severity, Urgency
 from spoa.nhs import format_nhs_number, nhs_check_digit

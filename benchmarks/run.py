@@ -33,7 +33,9 @@ from pathlib import Path
 from synthetic_module import MODULE_ID, build_module, describe, write_module
 
 from spoa.model import ReferrerType, SessionContext
-from spoa.rules.module import Question, QuestionType, RuleModule, load_module
+from spoa.rules.loading import load_module
+from spoa.rules.module import RuleModule
+from spoa.rules.questions import Question, QuestionType
 from spoa.rules.session import TriageSession
 
 BAR_MS = 5.0

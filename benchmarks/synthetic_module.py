@@ -570,7 +570,7 @@ def _bands(top: float) -> list[dict]:
 
 def main() -> int:
     from spoa.rules.errors import ModuleError
-    from spoa.rules.module import load_module
+    from spoa.rules.loading import load_module
 
     with tempfile.TemporaryDirectory(prefix="spoa-bench-") as tmp:
         folder = write_module(Path(tmp) / MODULE_ID)

@@ -50,7 +50,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> int:
     from PySide6.QtWidgets import QApplication
 
-    from spoa.rules.module import load_module
+    from spoa.rules.loading import load_module
     from spoa.rules.session import TriageSession
     from ui.triage.live import LiveCall
 

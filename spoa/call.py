@@ -20,7 +20,8 @@ from spoa.letters import referrals
 from spoa.letters.referrals import Referral
 from spoa.model import ReferrerType
 from spoa.roles import Permission
-from spoa.rules.module import Question, QuestionType, RuleModule
+from spoa.rules.module import RuleModule
+from spoa.rules.questions import Question, QuestionType
 from spoa.rules.session import TriageSession
 from spoa.store import records, search
 from spoa.store.records import (

@@ -139,7 +139,7 @@ outcomes:
 
 @pytest.fixture
 def mini_module(write_module):
-    from spoa.rules.module import load_module
+    from spoa.rules.loading import load_module
 
     return load_module(write_module(MINIMAL_MODULE))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from spoa.rules.cases import coverage_gaps, load_vignettes, run_vignette
-from spoa.rules.module import load_module
+from spoa.rules.loading import load_module
 from spoa.rules.session import TriageSession
 from tests.conftest import REPO
 

@@ -121,7 +121,7 @@ def test_no_module_fits_says_so():
 
 
 def test_a_module_made_for_this_age_and_caller_wins(write_module):
-    from spoa.rules.module import load_module
+    from spoa.rules.loading import load_module
 
     under_fives_text = (MINIMAL_MODULE.replace("id: mini", "id: under_fives")
                         .replace("age_range: {min: 0, max: 18}", "age_range: {min: 0, max: 4}"))

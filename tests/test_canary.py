@@ -15,7 +15,7 @@ import pytest
 
 from spoa import desk
 from spoa.model import ReferrerType
-from spoa.rules.module import load_module
+from spoa.rules.loading import load_module
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER
 from spoa.store.records import ChildDraft, ContactDraft
 from tests.conftest import MINIMAL_MODULE

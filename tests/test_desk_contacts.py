@@ -11,7 +11,7 @@ from spoa import desk
 from spoa.model import ReferrerType, Route, Urgency
 from spoa.roles import NotAllowed, Permission, Role, allowed
 from spoa.rules.errors import AnswersRejected
-from spoa.rules.module import load_module
+from spoa.rules.loading import load_module
 from spoa.store import records
 from spoa.store.database import StoreError
 from spoa.store.keys import MINIMUM_KDF

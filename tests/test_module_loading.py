@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from spoa.rules.errors import ModuleError
-from spoa.rules.module import load_module
+from spoa.rules.loading import load_module
 from tests.conftest import MINIMAL_MODULE
 
 

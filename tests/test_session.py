@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from spoa.model import ReferrerType, Route, SessionContext, Urgency
 from spoa.rules.errors import AnswerError, AnswersRejected
-from spoa.rules.module import QuestionType, RuleModule, load_module
+from spoa.rules.loading import load_module
+from spoa.rules.module import RuleModule
+from spoa.rules.questions import QuestionType
 from spoa.rules.session import TriageSession
 from tests.conftest import REPO
 

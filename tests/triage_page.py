@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from spoa.rules.module import QuestionType
+from spoa.rules.questions import QuestionType
 from spoa.rules.session import TriageSession
 from tests.world import camhs_general
 from ui.pages.triage import TriageCallPage

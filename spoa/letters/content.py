@@ -2,7 +2,7 @@
 workflow agree on.
 
 The workflow (spoa.letters.referrals) fills a :class:`LetterContent` from the records;
-the templates (spoa.letters.pdf) turn it into PDF bytes. Neither knows how the other
+the templates (spoa.letters.pdf and the modules it uses) turn it into PDF bytes. Neither knows how the other
 works. Every string here is exactly what was typed: escaping is the template's job.
 """
 

@@ -3,7 +3,8 @@ table styles.
 
 Paragraph styles derive from ReportLab's sample sheet with every font swapped for the
 bundled faces (spoa.letters.fonts), bullets included, so nothing is drawn in a base-14
-font. The templates in spoa.letters.pdf only pick styles by name from here.
+font. The template and story (spoa.letters.template, spoa.letters.story) only pick styles by
+name from here.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Wording is plain text with ``{placeholder}`` fields. Each text has a fixed set of
 placeholders it may use; a file that names any other, misses a text, adds an unknown one or
 is not valid YAML is refused with the file, the line and what to do. Filling a text never
-interprets markup: the templates in spoa.letters.pdf escape the whole filled text (the
+interprets markup: the letter templates (spoa.letters.story, .template) escape the whole filled text (the
 wording and the typed values in it) before it becomes paragraph markup.
 
 A wording file other than the bundled one only needs the texts it changes; the rest come

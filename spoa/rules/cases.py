@@ -12,7 +12,8 @@ from datetime import date
 
 from spoa.model import ReferrerType, Route, SessionContext, Urgency
 from spoa.rules.errors import AnswersRejected, ModuleError, ModuleProblem
-from spoa.rules.module import RuleModule, _display_path
+from spoa.rules.loading import display_path
+from spoa.rules.module import RuleModule
 from spoa.rules.session import TriageSession
 from spoa.rules.yamlsafe import YamlProblem, load_file
 
@@ -60,7 +61,7 @@ def load_vignettes(module: RuleModule) -> list[Vignette]:
     seen: dict[str, str] = {}
     files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
     for path in files:
-        shown = _display_path(path)
+        shown = display_path(path)
 
         def problem(p: tuple, message: str, shown=shown, located=None) -> None:
             line = located.line_of(p) if located else None

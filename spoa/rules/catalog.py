@@ -10,7 +10,8 @@ import pluggy
 from spoa.plugins import make_plugin_manager
 from spoa.rules.cases import CaseResult, coverage_gaps, load_vignettes, run_vignette
 from spoa.rules.errors import ModuleError, ModuleProblem
-from spoa.rules.module import MODULE_FILE, RuleModule, _display_path, load_module
+from spoa.rules.loading import MODULE_FILE, display_path, load_module
+from spoa.rules.module import RuleModule
 
 
 @dataclass
@@ -74,7 +75,7 @@ def load_listing(folder: Path, source: str) -> ModuleListing:
         listing.problems = exc.problems
     except Exception as exc:  # never let one module stop the others loading
         listing.problems = [ModuleProblem(
-            folder.name, _display_path(folder / MODULE_FILE), None, "",
+            folder.name, display_path(folder / MODULE_FILE), None, "",
             f"could not be read ({type(exc).__name__}); report this with the file attached")]
     return listing
 
@@ -107,16 +108,16 @@ def discover(manager: pluggy.PluginManager | None = None) -> Catalog:
             found = module_folders(base)
             if not found:
                 listings.append(ModuleListing(source, base, problems=[ModuleProblem(
-                    base.name, _display_path(base), None, "",
+                    base.name, display_path(base), None, "",
                     f"no module folders (with {MODULE_FILE}) here")]))
             for folder in found:
                 listing = load_listing(folder, source)
                 if listing.ok and listing.id in seen:
                     first = seen[listing.id]
                     listing.problems = [ModuleProblem(
-                        listing.id, _display_path(folder / MODULE_FILE), None, "id",
+                        listing.id, display_path(folder / MODULE_FILE), None, "id",
                         f"duplicate module id '{listing.id}': already loaded from "
-                        f"{_display_path(first.folder)} ({first.source}); rename one of them")]
+                        f"{display_path(first.folder)} ({first.source}); rename one of them")]
                 elif listing.ok:
                     seen[listing.id] = listing
                 listings.append(listing)

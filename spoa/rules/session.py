@@ -21,7 +21,8 @@ from spoa.model import (
 )
 from spoa.rules.errors import AnswerError, AnswersRejected
 from spoa.rules.expressions import TODAY_KEY
-from spoa.rules.module import Question, QuestionType, RuleModule
+from spoa.rules.module import RuleModule
+from spoa.rules.questions import Question, QuestionType
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 
 from spoa.call import parse_answer
 from spoa.rules.errors import AnswerError
-from spoa.rules.module import Question, QuestionType, RuleModule, Section
+from spoa.rules.module import RuleModule, Section
+from spoa.rules.questions import Question, QuestionType
 from spoa.rules.session import TriageSession
 
 _ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
