@@ -1,7 +1,9 @@
-"""The desk's settings on this machine (no patient data): how soon an idle desk locks and
-where letters are saved when sent to a folder. Kept as JSON beside the store, written
-whole or not at all, readable by its owner only. SMTP settings have their own file
-(``spoa.letters.outbox.SmtpSettings``) and the SMTP password lives in the OS keyring."""
+"""The desk's settings on this machine (no patient data): how soon an idle desk locks, where
+letters are saved when sent to a folder, and how the desk reads (text size, high contrast:
+set from the View menu and used from the first window on, unlock included). Kept as JSON
+beside the store, written whole or not at all, readable by its owner only. SMTP settings
+have their own file (``spoa.letters.outbox.SmtpSettings``) and the SMTP password lives in
+the OS keyring."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from spoa.store.keyslots import write_atomically
 SETTINGS_FILE = "desk-settings.json"
 DEFAULT_IDLE_LOCK_MINUTES = 10
 MAX_IDLE_LOCK_MINUTES = 15  # the hub's information governance ceiling
+TEXT_SIZES = (100, 150, 200)  # per cent of the system's font size
 
 
 class SettingsProblem(ValueError):
@@ -24,6 +27,8 @@ class SettingsProblem(ValueError):
 class DeskSettings:
     idle_lock_minutes: int = DEFAULT_IDLE_LOCK_MINUTES
     outbox_folder: str = ""  # where 'save to folder' puts letters (e.g. a secure shared drive)
+    text_size_percent: int = 100
+    high_contrast: bool = False
 
     def __post_init__(self) -> None:
         minutes = self.idle_lock_minutes
@@ -33,6 +38,10 @@ class DeskSettings:
                                   f"{MAX_IDLE_LOCK_MINUTES}.")
         if not isinstance(self.outbox_folder, str):
             raise SettingsProblem("The outbox folder must be a folder path.")
+        if isinstance(self.text_size_percent, bool) or self.text_size_percent not in TEXT_SIZES:
+            raise SettingsProblem(f"The text size must be one of {', '.join(map(str, TEXT_SIZES))} per cent.")
+        if not isinstance(self.high_contrast, bool):
+            raise SettingsProblem("High contrast must be true or false.")
 
     def changed(self, **changes) -> DeskSettings:
         return replace(self, **changes)

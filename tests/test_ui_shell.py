@@ -270,6 +270,29 @@ def test_high_contrast_theme_toggles(qtbot, window_as, app_look):
     assert not theme.is_high_contrast(app_look)
 
 
+def test_the_chosen_view_is_kept_for_the_next_start_unlock_window_included(qtbot, window_as, app_look,
+                                                                          monkeypatch):
+    from spoa.settings import DeskSettings
+    from ui.app import Desk
+
+    window = window_as("pat")
+    window.text_size_actions[200].trigger()
+    window.high_contrast_action.trigger()
+    window.session.wait()
+    saved = DeskSettings.load(window.session.folder)
+    assert (saved.text_size_percent, saved.high_contrast) == (200, True)
+
+    theme.apply_view(app_look, 100, False)  # as a fresh start would find the application
+    monkeypatch.setenv("SPOA_DATA_DIR", str(window.session.folder))
+    next_start = Desk(pages=[])
+    qtbot.addWidget(next_start.unlock_window)
+    assert next_start.session.folder == window.session.folder
+    assert theme.text_size(app_look) == 200
+    assert theme.is_high_contrast(app_look)
+    assert next_start.unlock_window.palette().color(QPalette.ColorRole.Window).name() == "#000000"
+    next_start.session.wait()
+
+
 def test_about_names_the_version(qtbot, window_as, monkeypatch):
     shown = []
     monkeypatch.setattr(shell.AboutDialog, "show", classmethod(lambda cls, parent: shown.append(parent)))

@@ -16,7 +16,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from spoa.paths import home_data_dir, remembered_data_dir
+from spoa.settings import DeskSettings, SettingsProblem
 from spoa.store.store import Store
+from ui import theme
 from ui.errors import install_excepthook
 from ui.session import DeskSession
 from ui.setup_wizard import SetupWizard, data_folder, use_data_folder
@@ -51,6 +53,16 @@ def missing_folder_message(home: Path) -> str | None:
             "it and start the desk again. Nothing has been changed.")
 
 
+def apply_remembered_view(folder: Path) -> None:
+    """Text size and high contrast as last chosen on this desk, before the first window."""
+    try:
+        settings = DeskSettings.load(folder)
+    except SettingsProblem as exc:  # a damaged file: the usual view, and the log says why
+        logging.getLogger("spoa.ui").warning("desk settings not used: %s", exc)
+        return
+    theme.apply_view(QApplication.instance(), settings.text_size_percent, settings.high_contrast)
+
+
 class StartProblem:
     @classmethod
     def show(cls, message: str) -> None:
@@ -72,6 +84,7 @@ class Desk:
         self.wizard: SetupWizard | None = None
         self.unlock_window = UnlockWindow(self.session)
         self._pages, self._idle_ms = pages, idle_ms
+        apply_remembered_view(folder)
         if Store.exists(folder):
             self.unlock_window.show()
         else:

@@ -171,8 +171,11 @@ class MainWindow(QMainWindow):
             group.addAction(action)
             sizes.addAction(action)
             self.text_size_actions[percent] = action
-        self.text_size_actions[100].setChecked(True)
+        app = QApplication.instance()
+        current = theme.text_size(app)
+        self.text_size_actions[current if current in self.text_size_actions else 100].setChecked(True)
         self.high_contrast_action = QAction("&High contrast", self, checkable=True)
+        self.high_contrast_action.setChecked(theme.is_high_contrast(app))  # as the desk started
         self.high_contrast_action.toggled.connect(self.set_high_contrast)
         view.addAction(self.high_contrast_action)
 
@@ -185,11 +188,21 @@ class MainWindow(QMainWindow):
         theme.apply_text_size(QApplication.instance(), percent)
         self.text_size_actions[percent].setChecked(True)
         self.nav.updateGeometry()
+        self._remember_view(text_size_percent=percent)
 
     def set_high_contrast(self, on: bool) -> None:
         theme.apply_high_contrast(QApplication.instance(), on)
         if self.high_contrast_action.isChecked() != on:
             self.high_contrast_action.setChecked(on)
+        self._remember_view(high_contrast=bool(on))
+
+    def _remember_view(self, **changes) -> None:
+        """Kept beside the store, so the next start (its unlock window too) reads the same."""
+        folder = self.session.folder
+        if not folder.is_dir():
+            return
+        self.session.run(lambda: DeskSettings.load(folder).changed(**changes).save(folder),
+                         lambda _path: None, show_problem)
 
     # -- navigation ------------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-TEXT_SIZES = (100, 150, 200)
+from spoa.settings import TEXT_SIZES
+
 _BASE_SIZE = "spoaBasePointSize"
 
 HIGH_CONTRAST_STYLE = """
@@ -81,3 +82,9 @@ def apply_high_contrast(app: QApplication, on: bool) -> None:
 
 def is_high_contrast(app: QApplication) -> bool:
     return bool(app.property("spoaHighContrast"))
+
+
+def apply_view(app: QApplication, text_size_percent: int, high_contrast: bool) -> None:
+    """The view a person chose last time (spoa.settings.DeskSettings), before any window."""
+    apply_text_size(app, text_size_percent)
+    apply_high_contrast(app, high_contrast)
