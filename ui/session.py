@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from spoa import drafts
 from spoa.roles import Permission, allowed
 from spoa.store.store import Store, User
 from ui.problems import show_problem
@@ -113,6 +114,8 @@ class DeskSession(QObject):
             self._store.lock()
         self._store = store
         self.unlocked.emit(store.user)
+        # Half-typed forms kept across a lock live 7 days at most, even if never reopened.
+        self.call(drafts.expire_form_drafts, lambda _count: None)
 
     def lock(self) -> None:
         """Drop the key and close the connection (after queued work), then tell every page."""

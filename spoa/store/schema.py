@@ -290,6 +290,22 @@ def m008_contact_list_and_worklist_indexes(db: Database) -> None:
     db.execute("CREATE INDEX referrals_contact ON referrals (contact_id, state)")
 
 
+
+@migrations()
+def m009_form_drafts(db: Database) -> None:
+    # What someone had typed into a form (a new advice request, a call's details before the
+    # call starts) when the desk locked: one per user and form, given back only to them and
+    # dropped after 7 days (see spoa.drafts). Not a record of a child: nothing refers to it.
+    db.execute("""
+        CREATE TABLE form_drafts (
+            username TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (username, kind)
+        )""")
+    db.execute("CREATE INDEX form_drafts_saved_at ON form_drafts (saved_at)")
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
     pending = [m.name for m in migrations.pending(db)]

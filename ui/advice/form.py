@@ -38,6 +38,7 @@ CHILD_FIELDS = (("given_name", "Given name"), ("family_name", "Family name"),
                 ("date_of_birth", "Date of birth"), ("nhs_number", "NHS number"), ("postcode", "Postcode"),
                 ("school", "School"), ("gp_practice", "GP practice"))
 _MULTILINE = ("referrer_contact", "question", "context", "tried")
+_CHOSEN = ("referrer_type", "how_soon", "conversion_authorised")  # not typed: chosen from a list
 _VALID_CONTACT = ContactDraft(referrer_type="gp", kind="advice")
 _VALID_CHILD = ChildDraft("Valid", "Valid")
 _VALID_REQUEST = AdviceDraft(question="Valid")
@@ -150,6 +151,43 @@ class AdviceRequestForm(QWidget):
                             tried=self.text("tried"), how_soon=self.fields["how_soon"].currentData(),
                             conversion_authorised=self.fields["conversion_authorised"].isChecked())
         return draft, contact
+
+    # -- what was typed, kept across a lock (spoa.drafts) ---------------------------------------
+
+    def typed_values(self) -> dict[str, str]:
+        """Every field as text, by the names spoa.drafts keeps for an advice request."""
+        values = {name: self.text(name) for name in self.fields if name not in _CHOSEN}
+        values["referrer_type"] = self.fields["referrer_type"].currentData() or ""
+        values["how_soon"] = self.fields["how_soon"].currentData() or ""
+        values["conversion_authorised"] = "yes" if self.fields["conversion_authorised"].isChecked() else ""
+        return values
+
+    def has_typing(self) -> bool:
+        """Whether anything differs from an empty form (worth keeping when the desk locks)."""
+        if any(self.text(name).strip() for name in self.fields if name not in _CHOSEN):
+            return True
+        return (self.fields["referrer_type"].currentIndex() != 0
+                or self.fields["how_soon"].currentData() != "routine"
+                or self.fields["conversion_authorised"].isChecked())
+
+    def fill(self, values: dict[str, str]) -> None:
+        """Put kept values back (after an unlock); fields not named stay as they are."""
+        for name, value in values.items():
+            widget = self.fields.get(name)
+            if widget is None:
+                continue
+            widget.blockSignals(True)
+            if isinstance(widget, QComboBox):
+                index = widget.findData(value)
+                if index >= 0:
+                    widget.setCurrentIndex(index)
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(value == "yes")
+            elif isinstance(widget, QPlainTextEdit):
+                widget.setPlainText(value)
+            else:
+                widget.setText(value)
+            widget.blockSignals(False)
 
     # -- checking ----------------------------------------------------------------------------
 

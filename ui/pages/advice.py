@@ -2,7 +2,8 @@
 specialists a question about a child. The list shows open requests, those still waiting for
 advice first; a new request is typed into a form checked by the core; a request's detail
 shows what was asked and its history, the advice (recorded by a supervisor), the advice
-letter, and conversion into a referral where the requester authorised it."""
+letter, and conversion into a referral where the requester authorised it. A request half-typed
+when the desk locks is kept for the same user (spoa.drafts) and put back after they unlock."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa import advice
+from spoa import advice, drafts
 from spoa.advice import AdviceDraft, AdviceRecorded, AdviceRequest, AdviceView
 from spoa.roles import Permission
 from spoa.store.records import ContactDraft
@@ -123,6 +124,7 @@ class AdvicePage(Page):
         self._apply_role()
         if not self.session.is_unlocked or not self.session.can(Permission.VIEW_RECORDS):
             return
+        self._take_draft()
         awaiting = self.awaiting_only.isChecked()
         if self._wanted_id is None and self.detail.view is not None:
             self._wanted_id = self.detail.view.request.id
@@ -207,6 +209,37 @@ class AdvicePage(Page):
     def _converted(self, referral_id: str) -> None:
         self.status.setText(f"Converted into referral {referral_id} (a draft: submit it for approval).")
         self.navigate.emit("today", {"referral_id": referral_id})
+
+    # -- what was typed when the desk locked ------------------------------------------------------
+
+    def _take_draft(self) -> None:
+        """Refill the new request form with what this user typed before the desk locked."""
+        if not self.session.can(Permission.EDIT_CONTACTS) or self.form.has_typing():
+            return
+        self.session.call(lambda store: drafts.take_form_draft(store, drafts.ADVICE_REQUEST),
+                          self._draft_taken, lambda _exc: None)
+
+    def _draft_taken(self, typed: dict[str, str] | None) -> None:
+        if not typed:
+            return
+        if self.form.has_typing():  # typed again meanwhile: keep the draft for later
+            self._save_draft(typed)
+            return
+        self.form.fill(typed)
+        if self.stack.currentIndex() != 2:
+            self.table.clearSelection()
+            self.stack.setCurrentIndex(1)
+        self.status.setText("Restored what you were typing before the desk locked.")
+
+    def _save_draft(self, typed: dict[str, str]) -> None:
+        # Queued before the lock on the same store thread, so it is written before the key goes.
+        # A failure (text that cannot be stored) has nobody to tell: the desk is locking.
+        self.session.call(lambda store: drafts.save_form_draft(store, drafts.ADVICE_REQUEST, typed),
+                          lambda _saved: None, lambda _exc: None)
+
+    def before_lock(self) -> None:
+        if self.session.is_unlocked and self.session.can(Permission.EDIT_CONTACTS) and self.form.has_typing():
+            self._save_draft(self.form.typed_values())
 
     # -- page life -------------------------------------------------------------------------------
 

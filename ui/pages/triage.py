@@ -6,7 +6,9 @@ the contact with its triage session (spoa.desk.add_contact). Then the module's q
 with the live side panel, the immediate-risk banner and progress by section. Every answer
 change is saved about a second later (spoa.desk.save_triage) and before the desk locks, so
 a crash loses at most the field being typed. Then confirm or override, and refer.
-``restore({"session_id"})`` or ``{"contact_id"}`` picks a saved call up again.
+``restore({"session_id"})`` or ``{"contact_id"}`` picks a saved call up again. Details
+typed before the call starts are kept for the same user when the desk locks or the window
+closes (spoa.drafts) and put back when the page is next shown to them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa import call, desk
+from spoa import call, desk, drafts
 from spoa.roles import Permission
 from spoa.rules.catalog import discover
 from spoa.rules.module import RuleModule
@@ -58,6 +60,8 @@ class TriageCallPage(Page):
         self.contact_id: str | None = None
         self.session_id: str | None = None
         self.module: RuleModule | None = None
+        self._resuming = False  # a saved call is being opened: the details form is not free
+        self._adding = False  # the contact is being stored: what was typed is becoming a call
 
         layout = QVBoxLayout(self)
         self.stack = QStackedWidget()
@@ -148,7 +152,9 @@ class TriageCallPage(Page):
     # -- the page contract ---------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self._with_modules(lambda: None)
+        # After restore() (called straight after refresh when a saved call is picked up) had
+        # its chance to say so: a draft is only taken into an empty details form.
+        self._with_modules(lambda: QTimer.singleShot(0, self, self._take_draft))
 
     def state(self) -> dict:
         state = {}
@@ -163,15 +169,47 @@ class TriageCallPage(Page):
         if not session_id and not contact_id:
             return
         # The session when known (a contact may hold several), else the contact's latest.
+        self._resuming = True
         self._with_modules(lambda: self._resume(session_id, None if session_id else contact_id))
 
     def before_lock(self) -> None:
         if self.autosave.isActive():
             self.autosave.stop()
             self.save_now()
+        if self._details_free() and self.details.has_typing():
+            self._save_draft(self.details.typed_values())
+
+    # -- what was typed before the call started, kept across a lock -----------------------------
+
+    def _details_free(self) -> bool:
+        """The details form is being typed into: no call started or being opened."""
+        return (self.session.is_unlocked and self.session.can(Permission.EDIT_CONTACTS)
+                and self.contact_id is None and not self._resuming and not self._adding
+                and self.stack.currentIndex() == DETAILS)
+
+    def _save_draft(self, typed: dict[str, str]) -> None:
+        # Queued before the lock on the same store thread, so it is written before the key goes.
+        # A failure (text that cannot be stored) has nobody to tell: the desk is locking.
+        self.session.call(lambda store: drafts.save_form_draft(store, drafts.CALL_DETAILS, typed),
+                          lambda _saved: None, lambda _exc: None)
+
+    def _take_draft(self) -> None:
+        if self._details_free() and not self.details.has_typing():
+            self._call(lambda store: drafts.take_form_draft(store, drafts.CALL_DETAILS), self._draft_taken,
+                       lambda _exc: None)
+
+    def _draft_taken(self, typed: dict[str, str] | None) -> None:
+        if not typed:
+            return
+        if not self._details_free() or self.details.has_typing():  # moved on: keep it for later
+            self._save_draft(typed)
+            return
+        self.details.fill(typed)
+        self.save_status.setText("Restored what you were typing before the desk locked.")
 
     def clear(self) -> None:
         self.autosave.stop()
+        self._resuming = self._adding = False
         self.contact_id = self.session_id = None
         self.module = None
         self.details.clear()
@@ -226,9 +264,11 @@ class TriageCallPage(Page):
             return call.resume_call(store, modules, session_id=added.triage.session_id)
 
         self.save_status.setText("Starting the call…")
+        self._adding = True
         self._call(add, self._show_call, self._start_failed)
 
     def _start_failed(self, exc: Exception) -> None:
+        self._adding = False
         self.start_button.setEnabled(True)
         self.save_status.setText("The call was not started.")
         show_problem(exc, "The call could not be started")
@@ -237,10 +277,17 @@ class TriageCallPage(Page):
         modules = dict(self.modules)
         self.save_status.setText("Opening the saved call…")
         self._call(lambda store: call.resume_call(store, modules, session_id=session_id,
-                                                         contact_id=contact_id), self._show_call)
+                                                         contact_id=contact_id), self._show_call,
+                   self._resume_failed)
+
+    def _resume_failed(self, exc: Exception) -> None:
+        self._resuming = False
+        self.save_status.setText("")
+        show_problem(exc, "The saved call could not be opened")
 
     def _show_call(self, resumed: call.ResumedCall) -> None:
         self.autosave.stop()
+        self._resuming = self._adding = False
         self.contact_id = resumed.contact.id
         self.session_id = resumed.record.id
         self.module = resumed.session.module

@@ -140,6 +140,53 @@ class CallDetailsForm(QWidget):
         module_id = self.module.currentData()
         return next((m for m in self.modules if m.id == module_id), None)
 
+    # -- what was typed, kept across a lock (spoa.drafts) ---------------------------------------
+
+    def typed_values(self) -> dict[str, str]:
+        """Every field as text, by the names spoa.drafts keeps for a call's details."""
+        values = {name: value or "" for name, value in self.values().items()}
+        consent = self.consent()
+        values.update(consent_status=consent["status"] or "", consent_by=consent["given_by"] or "",
+                      consent_notes=self.consent_notes.text())
+        if self._chosen_by_user:
+            values["module_id"] = self.module.currentData() or ""
+        return values
+
+    def has_typing(self) -> bool:
+        """Whether anything differs from an empty form (worth keeping when the desk locks)."""
+        if any(isinstance(w, QLineEdit) and w.text().strip() for w in self.fields.values()):
+            return True
+        return bool(self.fields["referrer_type"].currentData() or self.consent_notes.text().strip()
+                    or self.consent_status.currentData() != "not_asked" or self.consent_by.currentIndex() != 0
+                    or self._chosen_by_user)
+
+    def fill(self, values: dict[str, str]) -> None:
+        """Put kept values back (after an unlock), check what was filled and suggest the module."""
+        self._filling = True
+        try:
+            for name, value in values.items():
+                widget = self.fields.get(name) or {"consent_status": self.consent_status,
+                                                   "consent_by": self.consent_by,
+                                                   "consent_notes": self.consent_notes}.get(name)
+                if isinstance(widget, QComboBox):
+                    index = widget.findData(value)
+                    if index >= 0:
+                        widget.setCurrentIndex(index)
+                elif isinstance(widget, QLineEdit):
+                    widget.setText(value)
+        finally:
+            self._filling = False
+        for name in self.fields:
+            if values.get(name):
+                self.touched.add(name)
+                self.show_check(name)
+        self.suggest()
+        module = self.module.findData(values.get("module_id", ""))
+        if values.get("module_id") and module >= 0:
+            self.module.setCurrentIndex(module)
+            self._chosen_by_user = True
+        self.changed.emit()
+
     # -- checking ------------------------------------------------------------------------------
 
     def _focus_moved(self, old: QWidget | None, _now: QWidget | None) -> None:
