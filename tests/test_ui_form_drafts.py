@@ -340,3 +340,20 @@ def test_an_old_draft_is_gone_once_anyone_unlocks_even_if_its_page_is_never_open
     session.wait()
     left = world["admin"].db.execute("SELECT kind FROM form_drafts").fetchall()
     assert left == [(drafts.ADVICE_REQUEST,)]  # the recent one stays for pat
+
+
+def test_typing_that_cannot_be_kept_is_said_to_the_same_person_after_unlocking(qtbot, desk, world):
+    window = desk("pat")
+    page = type_advice(qtbot, window)
+    page.form.fields["question"].setPlainText("x" * 100_001)  # longer than any field may hold
+    lock(qtbot, window)
+    assert not has_draft(world, "pat", drafts.ADVICE_REQUEST)
+    unlock_as(qtbot, window, "pat")
+    settle(qtbot, window, lambda: "could not be kept" in page.status.text())
+    assert "question" in page.status.text()  # which field, never what was typed
+    assert "Please type it again." in page.status.text()
+    assert "xxxx" not in page.status.text()
+    lock(qtbot, window)
+    unlock_as(qtbot, window, "pat")
+    settle(qtbot, window, lambda: page.counts.text() != "")
+    assert "could not be kept" not in page.status.text()  # said once

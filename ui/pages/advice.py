@@ -30,6 +30,7 @@ from spoa.store.records import ContactDraft
 from ui.advice.detail import AdviceDetail
 from ui.advice.form import AdviceRequestForm
 from ui.advice.models import AdviceTableModel
+from ui.form_drafts import LostDraftNotice
 from ui.pages.base import Page
 from ui.problems import show_problem
 from ui.session import DeskSession
@@ -51,6 +52,7 @@ class AdvicePage(Page):
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__(session, parent)
         self._wanted_id: str | None = None  # a request to show once the list is loaded
+        self._lost_draft = LostDraftNotice()
         self.model = AdviceTableModel(self)
         self.awaiting_only = QCheckBox("A&waiting response only")
         self.awaiting_only.setAccessibleName("Show only requests awaiting a response")
@@ -214,6 +216,9 @@ class AdvicePage(Page):
 
     def _take_draft(self) -> None:
         """Refill the new request form with what this user typed before the desk locked."""
+        lost = self._lost_draft.take(self.session.user.username if self.session.user else "")
+        if lost:
+            self.status.setText(lost)
         if not self.session.can(Permission.EDIT_CONTACTS) or self.form.has_typing():
             return
         self.session.call(lambda store: drafts.take_form_draft(store, drafts.ADVICE_REQUEST),
@@ -233,9 +238,10 @@ class AdvicePage(Page):
 
     def _save_draft(self, typed: dict[str, str]) -> None:
         # Queued before the lock on the same store thread, so it is written before the key goes.
-        # A failure (text that cannot be stored) has nobody to tell: the desk is locking.
+        # A failure (text that cannot be stored) is told to the same person after they unlock.
+        who = self.session.user.username if self.session.user else ""
         self.session.call(lambda store: drafts.save_form_draft(store, drafts.ADVICE_REQUEST, typed),
-                          lambda _saved: None, lambda _exc: None)
+                          lambda _saved: None, lambda exc: self._lost_draft.remember(who, exc))
 
     def before_lock(self) -> None:
         if self.session.is_unlocked and self.session.can(Permission.EDIT_CONTACTS) and self.form.has_typing():

@@ -29,6 +29,7 @@ from spoa.roles import Permission
 from spoa.rules.catalog import discover
 from spoa.rules.module import RuleModule
 from spoa.store.records import ContactDraft
+from ui.form_drafts import LostDraftNotice
 from ui.pages.base import Page
 from ui.problems import show_problem
 from ui.session import DeskSession
@@ -54,6 +55,7 @@ class TriageCallPage(Page):
 
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__(session, parent)
+        self._lost_draft = LostDraftNotice()
         self.modules: dict[str, RuleModule] = {}
         self._modules_loading = False
         self._after_modules: list = []
@@ -189,11 +191,15 @@ class TriageCallPage(Page):
 
     def _save_draft(self, typed: dict[str, str]) -> None:
         # Queued before the lock on the same store thread, so it is written before the key goes.
-        # A failure (text that cannot be stored) has nobody to tell: the desk is locking.
+        # A failure (text that cannot be stored) is told to the same person after they unlock.
+        who = self.session.user.username if self.session.user else ""
         self.session.call(lambda store: drafts.save_form_draft(store, drafts.CALL_DETAILS, typed),
-                          lambda _saved: None, lambda _exc: None)
+                          lambda _saved: None, lambda exc: self._lost_draft.remember(who, exc))
 
     def _take_draft(self) -> None:
+        lost = self._lost_draft.take(self.session.user.username if self.session.user else "")
+        if lost:
+            self.save_status.setText(lost)
         if self._details_free() and not self.details.has_typing():
             self._call(lambda store: drafts.take_form_draft(store, drafts.CALL_DETAILS), self._draft_taken,
                        lambda _exc: None)
