@@ -18,15 +18,11 @@ import pytest
 
 from spoa.cli import main
 from spoa.roles import NotAllowed, Role
-from spoa.store.backup import (
-    ArchiveDamaged,
-    StoreInUse,
-    backup,
-    restore,
-    table_summaries,
-)
+from spoa.store.backup import backup
+from spoa.store.backup_archive import ArchiveDamaged, StoreInUse, table_summaries
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER, connect
 from spoa.store.keyslots import SLOT_FILE
+from spoa.store.restore import restore
 from spoa.store.store import Store, UnlockFailed
 from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
 

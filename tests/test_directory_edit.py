@@ -14,7 +14,7 @@ from spoa.letters import directory
 from spoa.letters.directory import DirectoryError, Service, ServiceRejected, service_values
 from spoa.model import ReferrerType, Route, Urgency
 from spoa.roles import NotAllowed
-from spoa.store.records import ChildDraft, ContactDraft
+from spoa.store.records import ChildDraft, ContactDraft, InvalidField
 
 NEW = Service(id="brook-counselling", kind=Route.VOLUNTARY_SECTOR, name="Brook Counselling",
               team="Young People", address="1 Brook Lane\nTesttown ZZ1 1AA",
@@ -109,6 +109,6 @@ def test_conversion_choices_match_the_request_child_and_explain_none(staffed_sto
         camhs = advice.conversion_choices(store, request.id, Route.CAMHS, Urgency.EMERGENCY, today=today)
         assert camhs.matches == ()
         assert "emergency" in camhs.message
-        with pytest.raises(advice.InvalidField, match="route: must be one of"):
+        with pytest.raises(InvalidField, match="route: must be one of"):
             advice.conversion_choices(store, request.id, "hospital", "routine")
         assert advice.get_request(store.db, request.id).referral_id is None  # nothing changed

@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spoa.rules.expressions import (
-    TODAY_KEY,
-    ExpressionError,
-    Kind,
-    Symbol,
-    ValueType,
-    compile_expression,
-)
+from spoa.rules.condition_types import TODAY_KEY, ExpressionError, Kind, Symbol, ValueType
+from spoa.rules.expressions import compile_expression
 
 SYMBOLS = {
     "self_harm": Symbol("self_harm", "question", ValueType(Kind.BOOL, owner="self_harm")),

@@ -14,10 +14,12 @@ from spoa.cli.access import add_store_arguments, ask_secret, open_store, store_f
 from spoa.cli.common import EXIT_OK, BadInput, iso_date
 from spoa.roles import NotAllowed, Permission
 from spoa.store import retention
-from spoa.store.backup import SUGGESTED_SUFFIX, backup, restore
+from spoa.store.backup import backup
+from spoa.store.backup_archive import SUGGESTED_SUFFIX
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
 from spoa.store.keyslots import SlotFileProblem
+from spoa.store.restore import restore
 
 RECOVERY_VARIABLE = "SPOA_RECOVERY_CODE"
 _PROBLEMS = (StoreError, SlotFileProblem, KeyringUnavailable, NotAllowed)

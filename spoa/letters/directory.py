@@ -7,483 +7,58 @@ wrong. A file with any bad row changes nothing unless the administrator asks to 
 rows. An import adds new services and replaces existing ones by id, all in one transaction;
 services not in the file are left as they are (retire one by marking it inactive).
 Routing (spoa.letters.routing) reads the services from the store.
+
+This module keeps the directory in the store (import, edit, list, export); a service and its
+errors are in spoa.letters.services, checking one in spoa.letters.service_checks, and the CSV
+file in spoa.letters.directory_csv. The names in ``__all__`` are re-exported for callers.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
+from spoa.letters.directory_csv import (
+    MAX_FILE_BYTES,
+    DirectoryFile,
+    DirectoryFileError,
+    DirectoryRejected,
+    example_directory_path,
+    read_directory,
+    read_directory_file,
+    service_values,
+    to_csv,
+)
+from spoa.letters.service_checks import AGE_LIMITS, school_key, service_from_values
+from spoa.letters.services import (
+    COLUMNS,
+    LIST_SEPARATOR,
+    RECORD_TYPE,
+    REQUIRED_COLUMNS,
+    SERVICE_KINDS,
+    DirectoryError,
+    RowProblem,
+    Service,
+    ServiceRejected,
+)
 from spoa.model import Route, Urgency
-from spoa.paths import resources_dir
 from spoa.roles import NotAllowed, Permission
-from spoa.store.records import LINE_LIMIT, NAME_LIMIT, InvalidField, clean_text, transaction
+from spoa.store.records import clean_text, transaction
 from spoa.store.store import Store
 
-MAX_FILE_BYTES = 5 * 1024 * 1024  # a directory of thousands of services is well under this
-AGE_LIMITS = (0, 25)  # children's and young people's services, up to 25
-LIST_SEPARATOR = ";"
-
-COLUMNS = ("id", "kind", "name", "team", "address", "secure_email", "phone", "age_min", "age_max",
-           "postcode_districts", "schools", "urgencies", "opening_notes", "active")
-REQUIRED_COLUMNS = ("id", "kind", "name", "age_min", "age_max", "urgencies")
-SERVICE_KINDS = (Route.CAMHS, Route.SCHOOL_NURSING, Route.VOLUNTARY_SECTOR)
-RECORD_TYPE = "service"
-
-_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_DISTRICT = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]?")  # A9, A99, AA9, AA99, A9A, AA9A
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_EMAIL_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_PHONE_CHARACTERS = frozenset("0123456789 +()-")
-_YES = frozenset({"yes", "y", "true", "1", "active"})
-_NO = frozenset({"no", "n", "false", "0", "inactive"})
-# A spreadsheet runs a cell that starts with one of these as a formula; the export quotes
-# them with a leading apostrophe (as spreadsheets do) and the import takes it off again.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Service:
-    """One service that takes referrals. Ages are whole years, both ends included."""
-
-    id: str
-    kind: Route
-    name: str
-    team: str = ""
-    address: str = ""
-    secure_email: str = ""
-    phone: str = ""
-    age_min: int = 0
-    age_max: int = 25
-    postcode_districts: tuple[str, ...] = ()
-    schools: tuple[str, ...] = ()
-    urgencies: tuple[Urgency, ...] = ()
-    opening_notes: str = ""
-    active: bool = True
-
-    @property
-    def area_wide(self) -> bool:
-        """Lists no districts and no schools: it covers the whole area."""
-        return not self.postcode_districts and not self.schools
-
-    @property
-    def ages(self) -> str:
-        return f"{self.age_min} to {self.age_max}"
-
-    def takes_age(self, age: int) -> bool:
-        return self.age_min <= age <= self.age_max
-
-    def takes_urgency(self, urgency: Urgency) -> bool:
-        return urgency in self.urgencies
-
-
-# -- reading a directory file -------------------------------------------------------------
-
-class DirectoryError(ValueError):
-    """The directory cannot be read or changed as asked; the message is for people."""
-
-
-class DirectoryFileError(DirectoryError):
-    """The file as a whole cannot be read (size, encoding, header)."""
-
-    def __init__(self, source: str, reason: str, line: int | None = None):
-        self.source = source
-        self.line = line
-        self.reason = reason
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {reason}")
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """What is wrong with one row; ``column`` is empty when it is the row as a whole."""
-
-    line: int
-    reason: str
-    column: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.column}: {self.reason}" if self.column else self.reason
-
-
-@dataclass(frozen=True)
-class DirectoryFile:
-    """A checked directory file: the good services (with the line each started on) and
-    every problem, in line order."""
-
-    source: str
-    services: tuple[Service, ...]
-    lines: tuple[int, ...]
-    problems: tuple[RowProblem, ...]
-
-    @property
-    def bad_lines(self) -> tuple[int, ...]:
-        return tuple(sorted({p.line for p in self.problems}))
-
-
-class DirectoryRejected(DirectoryError):
-    """A file with bad rows was not imported (nothing changed)."""
-
-    def __init__(self, directory: DirectoryFile):
-        self.directory = directory
-        count = len(directory.bad_lines)
-        super().__init__(
-            f"{directory.source}: {count} bad row{'s' if count != 1 else ''}; nothing was imported. "
-            "Correct the rows named, or import the good rows only (skip the bad).")
-
-
-def example_directory_path() -> Path:
-    return resources_dir() / "directory" / "example_directory.csv"
-
-
-def read_directory_file(path: Path | str) -> DirectoryFile:
-    """Read and check a directory CSV file; raises DirectoryFileError if it cannot be read."""
-    path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DirectoryFileError(source, _too_big(size))
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise DirectoryFileError(source, "there is no such file") from None
-    except IsADirectoryError:
-        raise DirectoryFileError(source, "this is a folder; give the CSV file inside it") from None
-    except OSError as exc:
-        raise DirectoryFileError(source, f"cannot be read ({exc.strerror or exc})") from None
-    return read_directory(data, source=source)
-
-
-def read_directory(data: bytes, *, source: str = "directory.csv") -> DirectoryFile:
-    """Check directory CSV bytes row by row. Every bad row is reported; nothing is stored."""
-    if len(data) > MAX_FILE_BYTES:
-        raise DirectoryFileError(source, _too_big(len(data)))
-    text = _decode(data, source)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise DirectoryFileError(source, "the file is empty; the first line must name the columns "
-                                             f"({', '.join(COLUMNS)})", line=1)
-        columns = _header(header, source)
-        services: list[Service] = []
-        lines: list[int] = []
-        problems: list[RowProblem] = []
-        seen: dict[str, int] = {}
-        next_line = reader.line_num + 1
-        for cells in reader:
-            line, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines, and the empty rows spreadsheets leave at the end
-            service, row_problems = _check_row(cells, columns)
-            if service is not None and service.id in seen:
-                row_problems.append(RowProblem(
-                    line, f"{service.id!r} is already the id of the service on line {seen[service.id]}; "
-                          "each service needs its own id", "id"))
-            if row_problems:
-                problems.extend(RowProblem(line, p.reason, p.column) for p in row_problems)
-                continue
-            assert service is not None
-            seen[service.id] = line
-            services.append(service)
-            lines.append(line)
-    except csv.Error as exc:
-        raise DirectoryFileError(source, f"the CSV cannot be read ({exc}); check the quoting near "
-                                         "this line: a value holding a comma, a quote or a line "
-                                         "break needs double quotes around it, and a quote inside "
-                                         "it is written twice (\"\")", line=reader.line_num) from None
-    if not services and not problems:
-        raise DirectoryFileError(source, "the file names the columns but lists no services")
-    return DirectoryFile(source, tuple(services), tuple(lines), tuple(problems))
-
-
-def _too_big(size: int) -> str:
-    return (f"the file is {size / 1024 / 1024:.1f} MB; a directory file may be at most "
-            f"{MAX_FILE_BYTES // 1024 // 1024} MB. Is this the right file?")
-
-
-def _decode(data: bytes, source: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DirectoryFileError(source, "the file is saved as UTF-16 ('Unicode text'); save it as "
-                                         "'CSV UTF-8 (comma delimited)' and import that")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise DirectoryFileError(
-            source, "the file is not UTF-8 text (perhaps it was saved as 'CSV (comma delimited)' in "
-                    "a Windows character set); save it as 'CSV UTF-8 (comma delimited)' and import "
-                    "that", line=line) from None
-
-
-def _column_name(cell: str) -> str:
-    return re.sub(r"[\s-]+", "_", cell.strip().casefold())
-
-
-def _header(cells: Sequence[str], source: str) -> list[str]:
-    names = [_column_name(cell) for cell in cells]
-    while names and not names[-1]:
-        names.pop()  # spreadsheets sometimes leave empty columns at the end
-    if len(names) == 1 and (";" in cells[0] or "\t" in cells[0]):
-        raise DirectoryFileError(source, "the columns are separated by semicolons or tabs; save the "
-                                         "file as 'CSV UTF-8 (comma delimited)'", line=1)
-    for position, name in enumerate(names, start=1):
-        if not name:
-            raise DirectoryFileError(source, f"column {position} has no name in the first line", line=1)
-        if name not in COLUMNS:
-            raise DirectoryFileError(source, f"{name!r} is not a directory column; the columns are "
-                                             f"{', '.join(COLUMNS)}", line=1)
-        if names.index(name) != position - 1:
-            raise DirectoryFileError(source, f"the column {name!r} is named twice", line=1)
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
-    if missing:
-        raise DirectoryFileError(source, f"the first line must name the column"
-                                         f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}", line=1)
-    return names
-
-
-def _check_row(cells: Sequence[str], columns: Sequence[str]) -> tuple[Service | None, list[RowProblem]]:
-    extra = [cell for cell in cells[len(columns):] if cell.strip()]
-    if extra or len(cells) < len(columns):
-        return None, [RowProblem(0, f"has {len(cells)} values but the first line names {len(columns)} "
-                                    "columns; a value holding a comma needs double quotes around it")]
-    values = {name: _unquote_formula(cell) for name, cell in zip(columns, cells, strict=False)}
-    return service_from_values(values)
-
-
-def _unquote_formula(cell: str) -> str:
-    if cell.startswith("'") and cell[1:2] and cell[1:2] in _FORMULA_STARTS:
-        return cell[1:]
-    return cell
-
-
-def service_from_values(values: Mapping[str, str]) -> tuple[Service | None, list[RowProblem]]:
-    """Check one service given as text (as in a CSV row); returns it, or every problem."""
-    problems: list[RowProblem] = []
-    checked: dict[str, object] = {}
-    for name, check in _CHECKS.items():
-        try:
-            checked[name] = check(values.get(name, ""))
-        except InvalidField as exc:
-            problems.append(RowProblem(0, exc.problem, exc.field))
-    if not problems:
-        if checked["age_min"] > checked["age_max"]:
-            problems.append(RowProblem(0, f"the lowest age ({checked['age_min']}) is above the highest "
-                                          f"({checked['age_max']})", "age_min"))
-        if not checked["secure_email"] and not checked["phone"]:
-            problems.append(RowProblem(0, "give a secure email or a phone number, so a referral can "
-                                          "reach the service", "secure_email"))
-    if problems:
-        return None, problems
-    return Service(**checked), []
-
-
-# -- checking each column ------------------------------------------------------------------
-
-def _id(value: str) -> str:
-    text = clean_text(value, "id", limit=64, required=True).casefold()
-    if not _ID.fullmatch(text):
-        raise InvalidField("id", "is 1 to 64 letters, digits, dots, dashes or underscores, starting "
-                                 "with a letter or digit (for example riverside-camhs)")
-    return text
-
-
-def _kind(value: str) -> Route:
-    text = _column_name(clean_text(value, "kind", limit=40, required=True))
-    if text == Route.ADVICE.value:
-        raise InvalidField("kind", "advice is not a kind of service: advice goes back to the person "
-                                   "who asked for it")
-    try:
-        kind = Route(text)
-    except ValueError:
-        kind = None
-    if kind not in SERVICE_KINDS:
-        raise InvalidField("kind", f"must be one of {', '.join(k.value for k in SERVICE_KINDS)}")
-    return kind
-
-
-def _name(value: str) -> str:
-    return clean_text(value, "name", limit=NAME_LIMIT, required=True)
-
-
-def _team(value: str) -> str:
-    return clean_text(value, "team", limit=NAME_LIMIT)
-
-
-def _multiline(field_name: str):
-    def check(value: str) -> str:
-        text = clean_text((value or "").replace("\r\n", "\n").replace("\r", "\n"), field_name,
-                          limit=LINE_LIMIT, single_line=False)
-        if any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in text):
-            raise InvalidField(field_name, "must not contain tabs or control characters")
-        return "\n".join(line.strip() for line in text.split("\n"))
-
-    return check
-
-
-def _email(value: str) -> str:
-    text = clean_text(value, "secure_email", limit=254)
-    if not text:
-        return ""
-    local, at, domain = text.rpartition("@")
-    labels = domain.split(".")
-    if (not at or len(local) > 64 or not _EMAIL_LOCAL.fullmatch(local) or len(labels) < 2
-            or not all(_EMAIL_LABEL.fullmatch(label) for label in labels)
-            or not labels[-1].isalpha()):
-        raise InvalidField("secure_email", "must be one email address such as "
-                                           "referrals@camhs.nhs.example")
-    return f"{local}@{domain.lower()}"
-
-
-def _phone(value: str) -> str:
-    text = clean_text(value, "phone", limit=40)
-    if not text:
-        return ""
-    help_text = ("must be a UK phone number such as 01632 960123 or +44 1632 960123 (if a spreadsheet "
-                 "dropped its leading 0, format the column as text)")
-    if not set(text) <= _PHONE_CHARACTERS:
-        raise InvalidField("phone", help_text)
-    digits = "".join(ch for ch in text.replace("(0)", "") if ch.isdigit())
-    if text.startswith("+"):
-        if not digits.startswith("44"):
-            raise InvalidField("phone", help_text)
-        digits = "0" + digits[2:]
-    short_helpline = digits.startswith("116") and len(digits) == 6  # 116 123 and the like
-    if not short_helpline and not (digits.startswith("0") and 9 <= len(digits) <= 11):
-        raise InvalidField("phone", help_text)
-    return text
-
-
-def _age(field_name: str):
-    def check(value: str) -> int:
-        text = clean_text(value, field_name, limit=20, required=True)
-        match = re.fullmatch(r"(\d{1,3})(?:\.0+)?", text)  # a spreadsheet may write 5 as 5.0
-        low, high = AGE_LIMITS
-        if match is None or not low <= int(match[1]) <= high:
-            raise InvalidField(field_name, f"must be a whole number of years from {low} to {high}")
-        return int(match[1])
-
-    return check
-
-
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in (value or "").split(LIST_SEPARATOR) if part.strip()]
-
-
-def _districts(value: str) -> tuple[str, ...]:
-    text = clean_text(value, "postcode_districts", limit=LINE_LIMIT)
-    districts: list[str] = []
-    for part in _split(text):
-        district = part.upper()
-        if not district.isascii() or not _DISTRICT.fullmatch(district):
-            raise InvalidField("postcode_districts",
-                               f"{part!r} is not a postcode district: a district is the first part of "
-                               "a postcode, such as M1, B33, CR2, DN55, W1A or EC1A, and districts "
-                               f"are separated by '{LIST_SEPARATOR}'")
-        if district not in districts:
-            districts.append(district)
-    return tuple(districts)
-
-
-def _schools(value: str) -> tuple[str, ...]:
-    text = clean_text(value, "schools", limit=LINE_LIMIT * 20)
-    schools: list[str] = []
-    for part in _split(text):
-        school = clean_text(part, "schools", limit=NAME_LIMIT)
-        if school_key(school) not in {school_key(s) for s in schools}:
-            schools.append(school)
-    return tuple(schools)
-
-
-def _urgencies(value: str) -> tuple[Urgency, ...]:
-    text = clean_text(value, "urgencies", limit=LINE_LIMIT)
-    urgencies: list[Urgency] = []
-    for part in _split(text):
-        try:
-            urgency = Urgency(_column_name(part))
-        except ValueError:
-            raise InvalidField("urgencies", f"{part!r} is not an urgency; use "
-                                            f"{', '.join(u.value for u in Urgency)}, separated by "
-                                            f"'{LIST_SEPARATOR}'") from None
-        if urgency not in urgencies:
-            urgencies.append(urgency)
-    if not urgencies:
-        raise InvalidField("urgencies", "list the urgencies the service accepts "
-                                        f"({', '.join(u.value for u in Urgency)}), separated by "
-                                        f"'{LIST_SEPARATOR}'")
-    return tuple(sorted(urgencies, key=lambda u: u.rank))
-
-
-def _active(value: str) -> bool:
-    text = clean_text(value, "active", limit=20).casefold()
-    if not text or text in _YES:
-        return True
-    if text in _NO:
-        return False
-    raise InvalidField("active", "must be yes or no (empty means yes)")
-
-
-_CHECKS = {
-    "id": _id,
-    "kind": _kind,
-    "name": _name,
-    "team": _team,
-    "address": _multiline("address"),
-    "secure_email": _email,
-    "phone": _phone,
-    "age_min": _age("age_min"),
-    "age_max": _age("age_max"),
-    "postcode_districts": _districts,
-    "schools": _schools,
-    "urgencies": _urgencies,
-    "opening_notes": _multiline("opening_notes"),
-    "active": _active,
-}
-
-
-def school_key(name: str) -> str:
-    """A school's name as compared: case, accents' composition, punctuation and spacing aside."""
-    text = clean_text(name or "", "school", limit=NAME_LIMIT * 2, single_line=False).casefold()
-    text = text.replace("&", " and ").replace("'", "").replace("’", "")
-    return " ".join(re.sub(r"[\W_]+", " ", text).split())
-
-
-# -- writing a directory file --------------------------------------------------------------
-
-def to_csv(services: Iterable[Service]) -> str:
-    """The services as directory CSV text (CRLF line ends, as spreadsheets write them)."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for service in services:
-        writer.writerow([_quote_formula(cell) for cell in _cells(service)])
-    return buffer.getvalue()
-
-
-def _cells(service: Service) -> list[str]:
-    separator = f"{LIST_SEPARATOR} "
-    return [
-        service.id, service.kind.value, service.name, service.team, service.address,
-        service.secure_email, service.phone, str(service.age_min), str(service.age_max),
-        separator.join(service.postcode_districts), separator.join(service.schools),
-        separator.join(u.value for u in service.urgencies), service.opening_notes,
-        "yes" if service.active else "no",
-    ]
-
-
-def _quote_formula(cell: str) -> str:
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
-
+__all__ = [
+    "AGE_LIMITS", "COLUMNS", "LIST_SEPARATOR", "MAX_FILE_BYTES", "RECORD_TYPE", "REQUIRED_COLUMNS",
+    "SERVICE_KINDS", "DirectoryError", "DirectoryExport", "DirectoryFile", "DirectoryFileError",
+    "DirectoryRejected", "ImportResult", "RowProblem", "Service", "ServiceRejected", "example_directory_path",
+    "export_services", "import_file", "import_services", "list_services", "load_services", "read_directory",
+    "read_directory_file", "require_view", "save_service", "school_key", "service_from_values",
+    "service_values", "set_active", "to_csv",
+]
 
 # -- the directory in the store ------------------------------------------------------------
 
@@ -549,18 +124,6 @@ def import_file(store: Store, path: Path | str, *, skip_bad: bool = False) -> Im
     _check(store, [Permission.MANAGE_DIRECTORY], "update")
     return import_services(store, read_directory_file(path), skip_bad=skip_bad)
 
-
-class ServiceRejected(DirectoryError):
-    """A service given as values is not valid; ``problems`` names each field and what is wrong."""
-
-    def __init__(self, problems: Sequence[RowProblem]):
-        self.problems = tuple(problems)
-        super().__init__("The service was not saved: " + "; ".join(str(p) for p in self.problems) + ".")
-
-
-def service_values(service: Service) -> dict[str, str]:
-    """A service as the text of each column (as a CSV row or an edit form shows it)."""
-    return dict(zip(COLUMNS, _cells(service), strict=True))
 
 
 def save_service(store: Store, service: Service | Mapping[str, str], *, new: bool = False) -> Service:

@@ -21,72 +21,26 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
-from enum import Enum
+
+from spoa.rules.condition_functions import FUNCTIONS
+from spoa.rules.condition_types import (
+    BOOL,
+    DATE,
+    NUMBER,
+    Compiled,
+    ConditionNode,
+    Evaluator,
+    ExpressionError,
+    Kind,
+    Symbol,
+    ValueType,
+    constant_node,
+)
 
 MAX_EXPRESSION_LENGTH = 2000
-TODAY_KEY = "@today"  # not an identifier, so no module name can collide with it
-
-
-class Kind(Enum):
-    BOOL = "yes/no"
-    NUMBER = "number"
-    TEXT = "free text"
-    DATE = "date"
-    CHOICE = "choice"
-    MULTI = "multiple choice"
-    LIST = "list"
-
-
-@dataclass(frozen=True)
-class ValueType:
-    kind: Kind
-    options: tuple[str, ...] = ()  # CHOICE and MULTI: the values it can take
-    minimum: float | None = None  # NUMBER
-    maximum: float | None = None
-    owner: str | None = None  # the question or score it belongs to, for messages
-
-    def describe(self) -> str:
-        return f"{self.owner} ({self.kind.value})" if self.owner else self.kind.value
-
-
-BOOL = ValueType(Kind.BOOL)
-NUMBER = ValueType(Kind.NUMBER)
-DATE = ValueType(Kind.DATE)
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A name a condition may use."""
-
-    name: str
-    category: str  # "question", "score", "flag", "context", "value"
-    type: ValueType
-
-
-class ExpressionError(Exception):
-    def __init__(self, message: str, column: int | None = None):
-        self.message = message
-        self.column = column
-        super().__init__(message if column is None else f"{message} (at column {column})")
-
-
-Evaluator = Callable[[Mapping[str, object]], object]
-
-
-Explainer = Callable[[Mapping[str, object]], tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class Compiled:
-    source: str
-    evaluate: Evaluator
-    type: ValueType
-    names: tuple[str, ...]  # the symbols it reads, in order of first appearance
-    explain: Explainer  # the symbols its present result rests on (see _Node.why)
-
 
 _CONSTANTS = {"yes": True, "no": False, "true": True, "false": False}
 
@@ -108,17 +62,6 @@ _NOT_ALLOWED = {
     ast.Starred: "* is not part of the condition language",
     ast.JoinedStr: "f-strings are not part of the condition language",
 }
-
-
-@dataclass(frozen=True)
-class _Node:
-    fn: Evaluator
-    type: ValueType
-    const: object = None
-    is_const: bool = False
-    # Which names the present result rests on. For `a or b` that is the true operand
-    # only, for a false `a and b` the false one: the reasons, not everything read.
-    why: Explainer | None = None
 
 
 def compile_expression(
@@ -180,7 +123,7 @@ class _Compiler:
         self.names: list[str] = []
         self._read: list[str] = []  # names read inside the node being visited
 
-    def visit(self, node: ast.AST) -> _Node:
+    def visit(self, node: ast.AST) -> ConditionNode:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             message = _NOT_ALLOWED.get(type(node))
@@ -200,26 +143,26 @@ class _Compiler:
 
     # -- leaves ---------------------------------------------------------------
 
-    def visit_Constant(self, node: ast.Constant) -> _Node:
+    def visit_Constant(self, node: ast.Constant) -> ConditionNode:
         value = node.value
         if isinstance(value, bool):
-            return _const(value, BOOL)
+            return constant_node(value, BOOL)
         if isinstance(value, int | float):
             if isinstance(value, float) and value != value:  # NaN
                 raise ExpressionError("not a number", node.col_offset + 1)
-            return _const(value, ValueType(Kind.NUMBER, minimum=value, maximum=value))
+            return constant_node(value, ValueType(Kind.NUMBER, minimum=value, maximum=value))
         if isinstance(value, str):
-            return _const(value, ValueType(Kind.TEXT))
+            return constant_node(value, ValueType(Kind.TEXT))
         raise ExpressionError(f"{value!r} is not a value the condition language knows", node.col_offset + 1)
 
-    def visit_Name(self, node: ast.Name) -> _Node:
+    def visit_Name(self, node: ast.Name) -> ConditionNode:
         name = node.id
         if name.startswith("_"):
             raise ExpressionError(f"names starting with '_' are not allowed ({name})", node.col_offset + 1)
         if name in _CONSTANTS:
-            return _const(_CONSTANTS[name], BOOL)
+            return constant_node(_CONSTANTS[name], BOOL)
         if name in ("True", "False"):
-            return _const(name == "True", BOOL)
+            return constant_node(name == "True", BOOL)
         symbol = self.symbols.get(name)
         if symbol is None:
             raise ExpressionError(_unknown_name(name, self.symbols, FUNCTIONS), node.col_offset + 1)
@@ -228,9 +171,9 @@ class _Compiler:
         self._read.append(name)
         # Read the raw value: an unanswered yes/no question is None, not False, so that
         # `q == no` is false until someone has actually answered "no".
-        return _Node(lambda env, _n=name: env.get(_n), symbol.type)
+        return ConditionNode(lambda env, _n=name: env.get(_n), symbol.type)
 
-    def visit_List(self, node: ast.List | ast.Tuple) -> _Node:
+    def visit_List(self, node: ast.List | ast.Tuple) -> ConditionNode:
         items = [self.visit(item) for item in node.elts]
         if not items:
             raise ExpressionError("an empty list can never match", node.col_offset + 1)
@@ -240,13 +183,13 @@ class _Compiler:
         if len(kinds) > 1:
             raise ExpressionError("a list must hold values of one kind", node.col_offset + 1)
         values = tuple(item.const for item in items)
-        return _const(values, ValueType(Kind.LIST))
+        return constant_node(values, ValueType(Kind.LIST))
 
     visit_Tuple = visit_List
 
     # -- operators -------------------------------------------------------------
 
-    def visit_BoolOp(self, node: ast.BoolOp) -> _Node:
+    def visit_BoolOp(self, node: ast.BoolOp) -> ConditionNode:
         parts = [self._boolean(v) for v in node.values]
         fns = tuple(p.fn for p in parts)
         if isinstance(node.op, ast.And):
@@ -258,7 +201,7 @@ class _Compiler:
                 if falsifier is not None:
                     return falsifier.why(env)
                 return tuple(name for p in parts for name in p.why(env))
-            return _Node(both, BOOL, why=why_both)
+            return ConditionNode(both, BOOL, why=why_both)
 
         def either(env, _fns=fns):
             return any(fn(env) for fn in _fns)
@@ -268,27 +211,27 @@ class _Compiler:
             if witness is not None:
                 return witness.why(env)
             return tuple(name for p in parts for name in p.why(env))
-        return _Node(either, BOOL, why=why_either)
+        return ConditionNode(either, BOOL, why=why_either)
 
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> _Node:
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ConditionNode:
         if isinstance(node.op, ast.Not):
             operand = self._boolean(node.operand)
             inner = operand.fn
-            return _Node(lambda env: not inner(env), BOOL, why=operand.why)
+            return ConditionNode(lambda env: not inner(env), BOOL, why=operand.why)
         operand = self.visit(node.operand)
         if operand.type.kind is not Kind.NUMBER:
             raise ExpressionError("a sign can only stand before a number", node.col_offset + 1)
         if isinstance(node.op, ast.USub):
             if operand.is_const:
-                return _const(-operand.const, ValueType(Kind.NUMBER, minimum=-operand.const,
+                return constant_node(-operand.const, ValueType(Kind.NUMBER, minimum=-operand.const,
                                                         maximum=-operand.const))
             fn = operand.fn
-            return _Node(lambda env: None if (v := fn(env)) is None else -v, NUMBER)
+            return ConditionNode(lambda env: None if (v := fn(env)) is None else -v, NUMBER)
         if isinstance(node.op, ast.UAdd):
             return operand
         raise ExpressionError("this operator is not part of the condition language", node.col_offset + 1)
 
-    def visit_BinOp(self, node: ast.BinOp) -> _Node:
+    def visit_BinOp(self, node: ast.BinOp) -> ConditionNode:
         ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: _divide}
         op = ops.get(type(node.op))
         if op is None:
@@ -309,19 +252,19 @@ class _Compiler:
             if a is None or b is None:
                 return None
             return op(a, b)
-        return _Node(arithmetic, NUMBER)
+        return ConditionNode(arithmetic, NUMBER)
 
-    def visit_Compare(self, node: ast.Compare) -> _Node:
+    def visit_Compare(self, node: ast.Compare) -> ConditionNode:
         parts = [self.visit(node.left), *(self.visit(c) for c in node.comparators)]
         checks = []
         for op, left, right in zip(node.ops, parts, parts[1:], strict=False):
             checks.append(self._comparison(op, left, right, node.col_offset + 1))
         if len(checks) == 1:
-            return _Node(checks[0], BOOL)
+            return ConditionNode(checks[0], BOOL)
         fns = tuple(checks)
-        return _Node(lambda env: all(fn(env) for fn in fns), BOOL)
+        return ConditionNode(lambda env: all(fn(env) for fn in fns), BOOL)
 
-    def visit_Call(self, node: ast.Call) -> _Node:
+    def visit_Call(self, node: ast.Call) -> ConditionNode:
         if not isinstance(node.func, ast.Name):
             if type(node.func) in _NOT_ALLOWED:
                 self.visit(node.func)  # raises its own, more specific message
@@ -347,7 +290,7 @@ class _Compiler:
 
     # -- helpers ---------------------------------------------------------------
 
-    def _boolean(self, node: ast.AST) -> _Node:
+    def _boolean(self, node: ast.AST) -> ConditionNode:
         result = self.visit(node)
         if result.type.kind is not Kind.BOOL:
             raise ExpressionError(
@@ -357,7 +300,7 @@ class _Compiler:
             )
         return result
 
-    def _comparison(self, op: ast.cmpop, left: _Node, right: _Node, column: int) -> Evaluator:
+    def _comparison(self, op: ast.cmpop, left: ConditionNode, right: ConditionNode, column: int) -> Evaluator:
         if isinstance(op, ast.In | ast.NotIn):
             return self._membership(op, left, right, column)
         if isinstance(op, ast.Is | ast.IsNot):
@@ -405,7 +348,7 @@ class _Compiler:
             return compare(a, b)
         return comparison
 
-    def _membership(self, op, left: _Node, right: _Node, column: int) -> Evaluator:
+    def _membership(self, op, left: ConditionNode, right: ConditionNode, column: int) -> Evaluator:
         negate = isinstance(op, ast.NotIn)
         if right.type.kind is Kind.MULTI:
             if not (left.is_const and isinstance(left.const, str)):
@@ -450,19 +393,16 @@ class _Compiler:
         raise ExpressionError(
             "'in' needs a multiple-choice question or a list [..] on its right", column)
 
-    def _coerce_dates(self, left: _Node, right: _Node, column: int) -> tuple[_Node, _Node]:
+    def _coerce_dates(self, left: ConditionNode, right: ConditionNode,
+                      column: int) -> tuple[ConditionNode, ConditionNode]:
         if left.type.kind is Kind.DATE and right.is_const and isinstance(right.const, str):
             try:
                 day = date.fromisoformat(right.const)
             except ValueError:
                 raise ExpressionError(
                     f"{right.const!r} is not a date; write dates as 'YYYY-MM-DD'", column) from None
-            return left, _const(day, DATE)
+            return left, constant_node(day, DATE)
         return left, right
-
-
-def _const(value, vt: ValueType) -> _Node:
-    return _Node(lambda env: value, vt, value, True)
 
 
 def _divide(a, b):
@@ -519,118 +459,3 @@ def _unknown_name(name: str, symbols: Mapping[str, Symbol], functions: Mapping) 
     if name in functions:
         return f"'{name}' is a function; call it as {name}(...)"
     return f"unknown name '{name}': no question, score or flag has this id{hint}"
-
-
-# -- functions ----------------------------------------------------------------------
-
-def _question_arg(raw: ast.AST, node: _Node, kinds: tuple[Kind, ...], what: str) -> str:
-    if not isinstance(raw, ast.Name) or node.type.owner is None or node.type.kind not in kinds:
-        raise ExpressionError(f"needs {what}")
-    return raw.id
-
-
-def _fn_answered(raw, args, compiler) -> _Node:
-    if len(args) != 1:
-        raise ExpressionError("takes one question")
-    name = _question_arg(raw[0], args[0], tuple(Kind), "a question id")
-    return _Node(lambda env: env.get(name) is not None, BOOL)
-
-
-def _fn_any_all(pick_all: bool):
-    def build(raw, args, compiler) -> _Node:
-        if len(args) < 2:
-            raise ExpressionError("takes a multiple-choice question and at least one option")
-        question = args[0]
-        if question.type.kind is not Kind.MULTI:
-            raise ExpressionError(
-                f"the first argument must be a multiple-choice question, not {question.type.describe()}")
-        wanted = []
-        for arg in args[1:]:
-            if not (arg.is_const and isinstance(arg.const, str)):
-                raise ExpressionError("options must be written in quotes")
-            if arg.const not in question.type.options:
-                raise ExpressionError(
-                    f"{arg.const!r} is not an option of {question.type.owner}; its options are "
-                    f"{', '.join(question.type.options)}")
-            wanted.append(arg.const)
-        options = frozenset(wanted)
-        fn = question.fn
-        test = options.issubset if pick_all else (lambda chosen: not options.isdisjoint(chosen))
-
-        def pick(env):
-            chosen = fn(env)
-            return chosen is not None and test(chosen)
-        return _Node(pick, BOOL)
-    return build
-
-
-def _fn_count(raw, args, compiler) -> _Node:
-    if len(args) == 1 and args[0].type.kind is Kind.MULTI:
-        fn = args[0].fn
-        size = len(args[0].type.options)
-        return _Node(lambda env: len(fn(env) or ()), ValueType(Kind.NUMBER, minimum=0, maximum=size))
-    if not args or any(a.type.kind is not Kind.BOOL for a in args):
-        raise ExpressionError("counts the options chosen in one multiple-choice question, "
-                              "or how many of several yes/no conditions are true")
-    fns = tuple(a.fn for a in args)
-    return _Node(lambda env: sum(1 for fn in fns if fn(env)),
-                 ValueType(Kind.NUMBER, minimum=0, maximum=len(fns)))
-
-
-def _fn_age_years(raw, args, compiler) -> _Node:
-    if len(args) != 1:
-        raise ExpressionError("takes one date question")
-    _question_arg(raw[0], args[0], (Kind.DATE,), "a date question")
-    fn = args[0].fn
-
-    def age(env):
-        born = fn(env)
-        if born is None:
-            return None
-        today = env[TODAY_KEY]
-        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    return _Node(age, NUMBER)
-
-
-def _fn_days_since(raw, args, compiler) -> _Node:
-    if len(args) != 1:
-        raise ExpressionError("takes one date question")
-    _question_arg(raw[0], args[0], (Kind.DATE,), "a date question")
-    fn = args[0].fn
-
-    def days(env):
-        then = fn(env)
-        return None if then is None else (env[TODAY_KEY] - then).days
-    return _Node(days, NUMBER)
-
-
-def _fn_today(raw, args, compiler) -> _Node:
-    if args:
-        raise ExpressionError("takes no arguments")
-    return _Node(lambda env: env[TODAY_KEY], DATE)
-
-
-def _fn_min_max(pick):
-    def build(raw, args, compiler) -> _Node:
-        if len(args) < 2 or any(a.type.kind is not Kind.NUMBER for a in args):
-            raise ExpressionError("takes two or more numbers")
-        fns = tuple(a.fn for a in args)
-
-        def extreme(env):
-            values = [v for v in (fn(env) for fn in fns) if v is not None]
-            return pick(values) if values else None
-        return _Node(extreme, NUMBER)
-    return build
-
-
-FUNCTIONS: dict[str, Callable] = {
-    "answered": _fn_answered,
-    "any_of": _fn_any_all(pick_all=False),
-    "all_of": _fn_any_all(pick_all=True),
-    "count": _fn_count,
-    "age_years": _fn_age_years,
-    "days_since": _fn_days_since,
-    "today": _fn_today,
-    "min": _fn_min_max(min),
-    "max": _fn_min_max(max),
-}

@@ -10,8 +10,10 @@ import re
 from enum import StrEnum
 from pathlib import Path
 
+from spoa.rules.condition_functions import FUNCTIONS
+from spoa.rules.condition_types import ExpressionError, Kind, Symbol
 from spoa.rules.errors import ModuleProblem
-from spoa.rules.expressions import FUNCTIONS, ExpressionError, Kind, Symbol, compile_expression
+from spoa.rules.expressions import compile_expression
 from spoa.rules.yamlsafe import Located
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

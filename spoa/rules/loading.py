@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 from spoa.model import ReferrerType
+from spoa.rules.condition_types import Kind, Symbol, ValueType
 from spoa.rules.errors import ModuleError, ModuleProblem
-from spoa.rules.expressions import Kind, Symbol, ValueType
 from spoa.rules.field_reader import ID_PATTERN
 from spoa.rules.module import RuleModule, SignOff, SignOffStatus, content_hash
 from spoa.rules.outcome_reader import OutcomeReader

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from spoa.model import ReferrerType, Route, Severity, Thrive, Urgency
-from spoa.rules.expressions import Compiled
+from spoa.rules.condition_types import Compiled
 from spoa.rules.questions import Question
 
 

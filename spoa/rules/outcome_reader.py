@@ -5,7 +5,7 @@ with the default."""
 from __future__ import annotations
 
 from spoa.model import Route, Severity, Thrive, Urgency
-from spoa.rules.expressions import Kind
+from spoa.rules.condition_types import Kind
 from spoa.rules.field_reader import FieldReader
 from spoa.rules.module import Band, Flag, OutcomeRule, Score
 from spoa.rules.questions import QuestionType

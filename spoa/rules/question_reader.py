@@ -3,7 +3,7 @@ labels and checks, and the show_if conditions that decide what is asked."""
 
 from __future__ import annotations
 
-from spoa.rules.expressions import Kind, Symbol, ValueType
+from spoa.rules.condition_types import Kind, Symbol, ValueType
 from spoa.rules.field_reader import ID_PATTERN, FieldReader
 from spoa.rules.module import Section
 from spoa.rules.questions import Check, Option, Question, QuestionType

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from spoa.rules.condition_types import Compiled, Kind, ValueType
 from spoa.rules.errors import AnswerError
-from spoa.rules.expressions import Compiled, Kind, ValueType
 
 DEFAULT_TEXT_LIMIT = 2000
 

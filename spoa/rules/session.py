@@ -19,8 +19,8 @@ from spoa.model import (
     ScoreResult,
     SessionContext,
 )
+from spoa.rules.condition_types import TODAY_KEY
 from spoa.rules.errors import AnswerError, AnswersRejected
-from spoa.rules.expressions import TODAY_KEY
 from spoa.rules.module import RuleModule
 from spoa.rules.questions import Question, QuestionType
 
