@@ -13,14 +13,13 @@ newer one.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from spoa import desk, worklist
 from spoa.store.records import ContactSummary
 from spoa.store.search import fold
 from ui.session import DeskSession
+from ui.table_model import RowsModel, local_time
 
 COLUMNS = ("Child", "Born", "NHS number", "Received", "Referrer", "Status", "Urgency", "Route")
 FIRST_PAGE = 100  # one screen and a bit: the first rows show fast
@@ -36,9 +35,6 @@ _REFERRERS = {"gp": "GP", "school_nurse": "School nurse", "parent": "Parent or c
               "police": "Police", "social_care": "Social care", "other_professional": "Other professional"}
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%d %b %Y %H:%M") if moment else ""
-
 
 def _nhs(number: str | None) -> str:
     return f"{number[:3]} {number[3:6]} {number[6:]}" if number else ""
@@ -50,7 +46,7 @@ def row_of(summary: ContactSummary) -> tuple[str, ...]:
         summary.child_name,
         summary.date_of_birth.strftime("%d %b %Y") if summary.date_of_birth else "",
         _nhs(summary.nhs_number),
-        _when(summary.received_at),
+        local_time(summary.received_at, empty=""),
         _REFERRERS.get(summary.referrer_type.value, summary.referrer_type.value),
         summary.status,
         summary.urgency.label if summary.urgency else "",
@@ -59,14 +55,14 @@ def row_of(summary: ContactSummary) -> tuple[str, ...]:
     return (*shown, summary.contact_id, fold(" ".join(shown)))
 
 
-class ContactListModel(QAbstractTableModel):
+class ContactListModel(RowsModel):
+    columns = COLUMNS
     loaded = Signal()  # rows arrived (a page, a search result) or the model was emptied
     failed = Signal(object)  # the exception of a load that could not be done
 
     def __init__(self, session: DeskSession, parent=None):
         super().__init__(parent)
         self.session = session
-        self._rows: list[tuple[str, ...]] = []
         self._mode = LISTING
         self._next: tuple[str, str] | None = None  # where the next page starts
         self._more = False  # the listing has pages still to fetch
@@ -92,17 +88,12 @@ class ContactListModel(QAbstractTableModel):
     def row_of_contact(self, contact_id: str) -> int | None:
         return next((row for row, values in enumerate(self._rows) if values[_ID] == contact_id), None)
 
-    def _reset(self, rows: list[tuple[str, ...]]) -> None:
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
-
     def clear(self) -> None:
         """Forget every contact (the desk locked): in-flight answers are dropped too."""
         self._generation += 1
         self._mode, self._next, self._more, self._pending = LISTING, None, False, False
         self.total, self.search_text, self.search_limited = None, "", False
-        self._reset([])
+        self.replace_rows([])
         self.loaded.emit()
 
     # -- the listing, a page at a time --------------------------------------------------------------
@@ -137,7 +128,7 @@ class ContactListModel(QAbstractTableModel):
         rows = [row_of(summary) for summary in page.contacts]
         if first:
             self.total = page.total
-            self._reset(rows)
+            self.replace_rows(rows)
         elif rows:
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
@@ -169,27 +160,15 @@ class ContactListModel(QAbstractTableModel):
             return  # typed on since: a newer search is on its way
         self._pending = False
         self.search_limited = len(found) >= SEARCH_LIMIT
-        self._reset([row_of(summary) for summary in found])
+        self.replace_rows([row_of(summary) for summary in found])
         self.loaded.emit()
 
     # -- the table ------------------------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        values = self.row_for(index)
+        if values is None:
             return None
-        values = self._rows[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return values[index.column()]
         if role == FILTER_ROLE:

@@ -3,10 +3,11 @@ rows of a CSV file about to be imported."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from spoa.letters.directory import RowProblem, Service
+from spoa.letters.directory import Service
+from ui.table_model import RowsModel
 
 SERVICE_COLUMNS = ("Kind", "Name", "Team", "Ages", "Covers", "Urgencies", "Active")
 PROBLEM_COLUMNS = ("Line", "Column", "What is wrong")
@@ -24,17 +25,12 @@ def covers(service: Service) -> str:
     return " and ".join(parts) or "the whole area"
 
 
-class ServiceTableModel(QAbstractTableModel):
+class ServiceTableModel(RowsModel):
     """The services as listed by spoa.letters.directory.list_services."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[Service] = []
+    columns = SERVICE_COLUMNS
 
     def set_services(self, services: list[Service]) -> None:
-        self.beginResetModel()
-        self._rows = list(services)
-        self.endResetModel()
+        self.replace_rows(services)
 
     def service_at(self, row: int) -> Service:
         return self._rows[row]
@@ -42,22 +38,10 @@ class ServiceTableModel(QAbstractTableModel):
     def row_of(self, service_id: str) -> int:
         return next((i for i, s in enumerate(self._rows) if s.id == service_id), -1)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(SERVICE_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(SERVICE_COLUMNS):
-            return SERVICE_COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        service = self.row_for(index)
+        if service is None:
             return None
-        service = self._rows[index.row()]
         if role in _DISPLAY:
             return self._text(service, index.column())
         if role == Qt.ItemDataRole.UserRole:
@@ -120,34 +104,17 @@ class ServiceFilter(QSortFilterProxyModel):
         return any(self._text in cell.casefold() for cell in [*cells, service.id])
 
 
-class RowProblemModel(QAbstractTableModel):
+class RowProblemModel(RowsModel):
     """Every problem of a checked directory file: its line, column and reason."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[RowProblem] = []
+    columns = PROBLEM_COLUMNS
 
     def set_problems(self, problems) -> None:
-        self.beginResetModel()
-        self._rows = list(problems)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(PROBLEM_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(PROBLEM_COLUMNS):
-            return PROBLEM_COLUMNS[section]
-        return None
+        self.replace_rows(problems)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        problem = self.row_for(index)
+        if problem is None:
             return None
-        problem = self._rows[index.row()]
         if role in _DISPLAY:
             return (str(problem.line), problem.column or "(the row)", problem.reason)[index.column()] \
                 if 0 <= index.column() < len(PROBLEM_COLUMNS) else None

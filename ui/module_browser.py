@@ -3,7 +3,7 @@ whether its vignettes pass."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from spoa.rules.catalog import ModuleSurvey, discover, survey
+from ui.table_model import RowsModel
 from ui.tasks import BackgroundTasks
 
 COLUMNS = ("Module", "Version", "Title", "Source", "Status", "Vignettes")
@@ -25,34 +26,19 @@ _BROKEN = QColor("#b00020")
 _ATTENTION = QColor("#8a5a00")
 
 
-class ModuleTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[ModuleSurvey] = []
+class ModuleTableModel(RowsModel):
+    columns = COLUMNS
 
     def set_rows(self, rows: list[ModuleSurvey]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
 
     def row_at(self, row: int) -> ModuleSurvey:
         return self._rows[row]
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        item = self.row_for(index)
+        if item is None:
             return None
-        item = self._rows[index.row()]
         listing = item.listing
         module = listing.module
         column = index.column()

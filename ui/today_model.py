@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
 from spoa import worklist
 from spoa.worklist import WorkItem
+from ui.table_model import RowsModel
 
 COLUMNS = ("Child", "Urgency", "What", "State", "Contact by", "Seen by")
 CHILD, URGENCY, WHAT, STATE, CONTACT_BY, SEEN_BY = range(len(COLUMNS))
@@ -30,10 +31,11 @@ def when(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%a %d %b %Y %H:%M") if moment else "no deadline"
 
 
-class TodayModel(QAbstractTableModel):
+class TodayModel(RowsModel):
+    columns = COLUMNS
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._items: list[WorkItem] = []
         self._now = datetime.now(UTC)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -43,7 +45,7 @@ class TodayModel(QAbstractTableModel):
 
     def set_items(self, items: list[WorkItem], now: datetime | None = None) -> None:
         self.beginResetModel()
-        self._items = list(items)
+        self._rows = list(items)
         self._now = now or datetime.now(UTC)
         self.endResetModel()
 
@@ -51,10 +53,10 @@ class TodayModel(QAbstractTableModel):
         self.set_items([])
 
     def item_at(self, row: int) -> WorkItem:
-        return self._items[row]
+        return self._rows[row]
 
     def row_of(self, item_id: str) -> int | None:
-        return next((row for row, item in enumerate(self._items) if item.id == item_id), None)
+        return next((row for row, item in enumerate(self._rows) if item.id == item_id), None)
 
     @property
     def now(self) -> datetime:
@@ -63,26 +65,14 @@ class TodayModel(QAbstractTableModel):
     def set_now(self, now: datetime) -> None:
         """Move the clocks on: only the clock columns and the overdue marks change."""
         self._now = now
-        if self._items:
-            last = len(self._items) - 1
+        if self._rows:
+            last = len(self._rows) - 1
             self.dataChanged.emit(self.index(0, 0), self.index(last, len(COLUMNS) - 1))
 
     def overdue_count(self) -> int:
-        return sum(1 for item in self._items if item.overdue(self._now))
+        return sum(1 for item in self._rows if item.overdue(self._now))
 
     # -- the table --------------------------------------------------------------------------------
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
 
     def text(self, item: WorkItem, column: int) -> str:
         if column == CHILD:
@@ -99,9 +89,9 @@ class TodayModel(QAbstractTableModel):
         return worklist.clock_text(due, self._now)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self.row_for(index)
+        if item is None:
             return None
-        item = self._items[index.row()]
         column = index.column()
         overdue = item.overdue(self._now)
         if role == Qt.ItemDataRole.DisplayRole:

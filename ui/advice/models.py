@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from spoa.advice import AdviceRequest
 from spoa.model import ReferrerType
+from ui.table_model import RowsModel
 
 COLUMNS = ("Requester", "Type", "Child", "How soon", "Recorded", "State", "Reply by")
 REQUESTER_LABELS = {ReferrerType.GP: "GP", ReferrerType.SCHOOL_NURSE: "School nurse",
@@ -33,10 +34,11 @@ def requester_text(request: AdviceRequest) -> str:
     return who + (f" ({request.requester_organisation})" if request.requester_organisation else "")
 
 
-class AdviceTableModel(QAbstractTableModel):
+class AdviceTableModel(RowsModel):
+    columns = COLUMNS
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._rows: list[AdviceRequest] = []
         self._now = datetime.now(UTC)
 
     def set_requests(self, requests: list[AdviceRequest]) -> None:
@@ -52,22 +54,10 @@ class AdviceTableModel(QAbstractTableModel):
     def row_of(self, request_id: str) -> int:
         return next((i for i, r in enumerate(self._rows) if r.id == request_id), -1)
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        request = self.row_for(index)
+        if request is None:
             return None
-        request = self._rows[index.row()]
         column = index.column()
         if role in _DISPLAY:
             return self._text(request, column)

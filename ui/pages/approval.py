@@ -12,10 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimer,
 )
@@ -42,68 +40,49 @@ from ui.letter_preview import LetterPreview
 from ui.pages.base import Page
 from ui.problems import show_problem
 from ui.session import DeskSession
+from ui.table_model import RowsModel, local_time
 
 PREVIEW_DELAY_MS = 150
 COLUMNS = ("Child", "Service", "Urgency", "Deadline", "Submitted by", "When", "Waiting for")
 _OVERDUE = QColor("#b00020")
 
 
-def when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%d %b %Y %H:%M") if moment else "—"
 
-
-class ApprovalQueueModel(QAbstractTableModel):
+class ApprovalQueueModel(RowsModel):
     """The supervisor's queue (spoa.letters.queue.approval_queue), in the core's order."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._entries: list[QueueEntry] = []
+    columns = COLUMNS
 
     def set_entries(self, entries: list[QueueEntry]) -> None:
-        self.beginResetModel()
-        self._entries = list(entries)
-        self.endResetModel()
+        self.replace_rows(entries)
 
     def clear(self) -> None:
         self.set_entries([])
 
     def entry_at(self, row: int) -> QueueEntry:
-        return self._entries[row]
+        return self._rows[row]
 
     def row_of(self, referral_id: str) -> int | None:
-        return next((row for row, entry in enumerate(self._entries) if entry.id == referral_id), None)
+        return next((row for row, entry in enumerate(self._rows) if entry.id == referral_id), None)
 
     def ids(self) -> list[str]:
-        return [entry.id for entry in self._entries]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
+        return [entry.id for entry in self._rows]
 
     def _overdue(self, entry: QueueEntry) -> bool:
         due = entry.deadline
         return due is not None and due < datetime.now(UTC)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
+        entry = self.row_for(index)
+        if entry is None:
             return None
-        entry = self._entries[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             referral = entry.referral
             return (
                 entry.child_name, entry.service_name, referral.urgency.label,
-                f"{entry.deadline_clock} {when(entry.deadline)}"
+                f"{entry.deadline_clock} {local_time(entry.deadline)}"
                 + (" (overdue)" if self._overdue(entry) else ""),
-                entry.submitted_by, when(entry.submitted_at),
+                entry.submitted_by, local_time(entry.submitted_at),
                 "approval" if entry.waiting_for == queue.APPROVAL else "review after an early send",
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 3 and self._overdue(entry):
@@ -118,13 +97,14 @@ def describe(entry: QueueEntry) -> str:
     referral = entry.referral
     lines = [
         f"Referral {referral.id}: {entry.child_name} to {entry.service_name}",
-        f"Urgency: {referral.urgency.label} ({entry.deadline_clock} {when(entry.deadline)})",
+        f"Urgency: {referral.urgency.label} ({entry.deadline_clock} {local_time(entry.deadline)})",
     ]
     if entry.waiting_for == queue.REVIEW:
-        lines.append(f"Sent before supervisor review by {entry.submitted_by} on {when(entry.submitted_at)}: "
+        sent = local_time(entry.submitted_at)
+        lines.append(f"Sent before supervisor review by {entry.submitted_by} on {sent}: "
                      "it waits for your review. The letter below is the one that went.")
     else:
-        lines.append(f"Submitted by {entry.submitted_by} on {when(entry.submitted_at)}")
+        lines.append(f"Submitted by {entry.submitted_by} on {local_time(entry.submitted_at)}")
     lines += ["", f"Why referred: {referral.reason or '(no reason given)'}", ""]
     decided = f"{referral.route.label}, {referral.urgency.label.lower()}"
     if entry.decision == "overridden":

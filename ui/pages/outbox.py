@@ -8,9 +8,7 @@ store thread; an item is never delivered twice, whatever is pressed.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +29,7 @@ from ui.outbox_settings import OutboxSettings
 from ui.pages.base import Page
 from ui.problems import show_problem
 from ui.session import DeskSession
+from ui.table_model import RowsModel, local_time
 
 COLUMNS = ("Letter", "State", "Transport", "Destination", "Queued", "Queued by", "Sent", "Attempts", "Reason")
 TRANSPORTS = {"folder": "folder", "smtp": "email"}
@@ -38,55 +37,35 @@ _FAILED = QColor("#b00020")
 _QUEUED = QColor("#8a5a00")
 
 
-def when(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%d %b %Y %H:%M") if moment else "—"
 
-
-class OutboxTableModel(QAbstractTableModel):
+class OutboxTableModel(RowsModel):
     """Outbox items, oldest first, as spoa.letters.outbox.list_items gives them."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._items: list[OutboxItem] = []
+    columns = COLUMNS
 
     def set_items(self, items: list[OutboxItem]) -> None:
-        self.beginResetModel()
-        self._items = list(items)
-        self.endResetModel()
+        self.replace_rows(items)
 
     def clear(self) -> None:
         self.set_items([])
 
     def item_at(self, row: int) -> OutboxItem:
-        return self._items[row]
+        return self._rows[row]
 
     def row_of(self, item_id: str) -> int | None:
-        return next((row for row, item in enumerate(self._items) if item.id == item_id), None)
+        return next((row for row, item in enumerate(self._rows) if item.id == item_id), None)
 
     def item(self, item_id: str) -> OutboxItem | None:
         row = self.row_of(item_id)
-        return None if row is None else self._items[row]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
+        return None if row is None else self._rows[row]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self.row_for(index)
+        if item is None:
             return None
-        item = self._items[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return (item.letter_id, item.state.value, TRANSPORTS.get(item.transport, item.transport),
-                    item.destination, when(item.queued_at), item.queued_by, when(item.sent_at),
+                    item.destination, local_time(item.queued_at), item.queued_by, local_time(item.sent_at),
                     str(item.attempts), item.last_error)[column]
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 8):
             if item.state is OutboxState.FAILED:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,6 +33,7 @@ from spoa.store.store import Store, User, check_password, normalise_username
 from ui.pages.base import Page
 from ui.problems import show_problem, user_message
 from ui.session import DeskSession
+from ui.table_model import RowsModel
 
 COLUMNS = ("Username", "Name", "Role", "Status")
 ROLE_LABELS = {Role.PRACTITIONER: "Practitioner", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Administrator"}
@@ -54,29 +55,14 @@ def status_of(user: User) -> str:
     return "active, temporary password" if user.must_change_password else "active"
 
 
-class UserTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[User] = []
+class UserTableModel(RowsModel):
+    columns = COLUMNS
 
     def set_rows(self, rows: list[User]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self.replace_rows(rows)
 
     def user_at(self, row: int) -> User:
         return self._rows[row]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
