@@ -16,7 +16,6 @@ from spoa.store.records import ChildDraft, ContactDraft
 from ui.advice import detail as detail_module
 from ui.advice.models import COLUMNS, AdviceTableModel
 from ui.pages.advice import AdvicePage
-from ui.problems import ProblemDialog
 
 QUESTION = "Poor sleep and low mood since the summer: sleep diary first, or refer now?"
 
@@ -36,13 +35,6 @@ def cells(model, column):
 def click(qtbot, button):
     assert button.isEnabled(), button.toolTip()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-@pytest.fixture
-def problems(monkeypatch):
-    shown = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
 
 
 @pytest.fixture

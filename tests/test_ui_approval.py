@@ -19,7 +19,6 @@ from tests.world import EMERGENCY_ANSWERS, HOSTILE, approved_referral, decided_s
 from ui.approval_dialogs import ApproveDialog, ReturnDialog, ReviewDialog
 from ui.export_dialog import ExportDayDialog, Notice
 from ui.pages.approval import ApprovalPage, ApprovalQueueModel
-from ui.problems import ProblemDialog
 
 
 def submitted(world, *, answers=None, service="camhs-core", override=("camhs", "routine", "Clinical view")):
@@ -28,13 +27,6 @@ def submitted(world, *, answers=None, service="camhs-core", override=("camhs", "
     referral = referrals.create_referral(pat, session_id, service, reason="Low mood " + HOSTILE)
     referrals.submit(pat, referral.id)
     return referral.id
-
-
-@pytest.fixture
-def problems(monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from spoa.model import Route, Urgency
 from ui.directory_models import RowProblemModel, ServiceFilter, ServiceTableModel
 from ui.pages import directory as directory_page
 from ui.pages.directory import DirectoryPage
-from ui.problems import ProblemDialog
 
 HEADER = ",".join(COLUMNS)
 GOOD_ROW = "{id},voluntary_sector,{name},Team,1 Road,a@b.example,,11,18,ZZ1,,routine,,yes"
@@ -31,13 +30,6 @@ def settle(qtbot, session, condition, timeout=10000):
 
 def cells(model, column):
     return [model.data(model.index(r, column)) for r in range(model.rowCount())]
-
-
-@pytest.fixture
-def problems(monkeypatch):
-    shown = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
 
 
 @pytest.fixture

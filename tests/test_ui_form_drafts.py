@@ -35,15 +35,6 @@ def world(desk_world):
 
 
 @pytest.fixture
-def problems(monkeypatch):
-    from ui.problems import ProblemDialog
-
-    shown = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
-
-
-@pytest.fixture
 def desk(qtbot, world, desk_as, problems):
     """desk(username) -> the main window (advice and call pages) signed in as ``username``."""
     windows = []

@@ -32,14 +32,6 @@ from tests.test_outbox import (  # a real SMTP server on 127.0.0.1 with TLS
 )
 from tests.world import approved_referral
 from ui.pages.outbox import OutboxPage, OutboxTableModel
-from ui.problems import ProblemDialog
-
-
-@pytest.fixture
-def problems(monkeypatch):
-    shown: list[str] = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
 
 
 def open_page(qtbot, session, item_id=None) -> OutboxPage:

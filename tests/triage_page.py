@@ -37,15 +37,6 @@ def new_child_on_duplicates(monkeypatch):
     return asked
 
 
-@pytest.fixture
-def problems(monkeypatch):
-    from ui.problems import ProblemDialog
-
-    shown = []
-    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
-    return shown
-
-
 def make_page(qtbot, desk_as, user="pat"):
     session = desk_as(user)
     page = TriageCallPage(session)

@@ -159,3 +159,13 @@ def staffed_desk_as(qtbot, staffed_store, store_folder):
     yield make
     for session in sessions:
         session.lock()
+
+
+@pytest.fixture
+def problems(monkeypatch):
+    """The messages the desk showed with ui.problems.ProblemDialog (replaced: no modal box)."""
+    from ui.problems import ProblemDialog
+
+    shown: list[str] = []
+    monkeypatch.setattr(ProblemDialog, "show", classmethod(lambda cls, title, message: shown.append(message)))
+    return shown
