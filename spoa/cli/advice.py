@@ -24,12 +24,18 @@ from pathlib import Path
 from spoa import advice
 from spoa.advice import AdviceDraft, AdviceRequest
 from spoa.cli.access import add_store_arguments, open_store
-from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, desk_errors, dotted, field_path
+from spoa.cli.common import (
+    EXIT_OK,
+    BadInput,
+    check_known_keys,
+    desk_errors,
+    field_path,
+    read_input_file,
+)
 from spoa.model import Urgency
 from spoa.rules.catalog import discover
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
-from spoa.rules.yamlsafe import YamlProblem, load_file
 from spoa.store import records
 from spoa.store.records import ChildDraft, ContactDraft, InvalidField, RecordError
 
@@ -100,19 +106,8 @@ class AdviceFile:
 
 def read_advice_file(path: Path) -> AdviceFile:
     """Read and check a request file; a problem names the file, line and field (BadInput)."""
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
-    try:
-        located = load_file(path)
-    except YamlProblem as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise BadInput(f"{where}: {exc.message}") from None
+    located, bad = read_input_file(path)
     data = located.data
-
-    def bad(keys: tuple, message: str) -> BadInput:
-        line = located.line_of(keys)
-        return BadInput(f"{path}:{line}: {dotted(keys)}: {message}" if line
-                        else f"{path}: {dotted(keys)}: {message}")
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a request file is a set of named fields (requester, child, question, ...)")

@@ -1,16 +1,19 @@
 """What every command module shares: exit codes, the user-fixable error and the desk's
-refusals turned into it, argument types, and naming a field of an input file in a message."""
+refusals turned into it, argument types, reading an input file and naming its fields in a
+message."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 from spoa.letters.outbox import DeliveryProblem
 from spoa.roles import NotAllowed
 from spoa.rules.errors import AnswersRejected
+from spoa.rules.yamlsafe import Located, YamlProblem, load_file
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
 from spoa.store.records import RecordError
@@ -39,6 +42,25 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("write the date as YYYY-MM-DD") from None
+
+
+def read_input_file(path: Path) -> tuple[Located, Callable[[tuple, str], BadInput]]:
+    """An input file read safely, and ``bad(keys, message)``, the BadInput naming its file,
+    line and field; a file that is missing or is not YAML the desk reads is BadInput now."""
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    try:
+        located = load_file(path)
+    except YamlProblem as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise BadInput(f"{where}: {exc.message}") from None
+
+    def bad(keys: tuple, message: str) -> BadInput:
+        line = located.line_of(keys)
+        where = f"{path}:{line}" if line else str(path)
+        return BadInput(f"{where}: {dotted(keys)}: {message}")
+
+    return located, bad
 
 
 def check_known_keys(data: dict, known: tuple, where: tuple, bad) -> None:

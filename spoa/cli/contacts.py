@@ -16,13 +16,19 @@ from pathlib import Path
 from spoa import desk, nhs
 from spoa.cli.access import add_store_arguments
 from spoa.cli.access import open_store as _open_store
-from spoa.cli.common import EXIT_OK, BadInput, check_known_keys, desk_errors, dotted, field_path
+from spoa.cli.common import (
+    EXIT_OK,
+    BadInput,
+    check_known_keys,
+    desk_errors,
+    field_path,
+    read_input_file,
+)
 from spoa.model import ReferrerType
 from spoa.rules.catalog import discover
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
 from spoa.rules.session import TriageSession
-from spoa.rules.yamlsafe import YamlProblem, load_file
 from spoa.store import records
 from spoa.store.records import ChildDraft, ContactDraft, ContactSummary, InvalidField
 from spoa.store.store import Store
@@ -92,19 +98,8 @@ class ContactFile:
 
 def read_contact_file(path: Path) -> ContactFile:
     """Read and check a contact file; a problem names the file, line and field (BadInput)."""
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
-    try:
-        located = load_file(path)
-    except YamlProblem as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise BadInput(f"{where}: {exc.message}") from None
+    located, bad = read_input_file(path)
     data = located.data
-
-    def bad(keys: tuple, message: str) -> BadInput:
-        line = located.line_of(keys)
-        where = f"{path}:{line}" if line else str(path)
-        return BadInput(f"{where}: {dotted(keys)}: {message}")
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a contact file is a set of named sections (child, referrer, ...)")
