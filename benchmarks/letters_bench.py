@@ -77,7 +77,8 @@ from spoa.letters.formatting import date_and_time, duration, long_date
 from spoa.letters.pdf import build_letter, load_letterhead
 from spoa.letters.wording import Wording, load_wording
 from spoa.model import ModuleRef, Route, Severity, Urgency
-from spoa.nhs import format_nhs_number, nhs_check_digit
+from spoa.nhs import format_nhs_number
+from spoa.synthetic import EMERGENCY_ANSWERS, synthetic_nhs_number
 
 RATE_GOAL = 50.0  # letters per second
 RATIO_GOAL = 0.7  # ours / bare
@@ -96,14 +97,6 @@ GIVEN = ("Robin", "Zoë", "Siobhán", "Łucja", "Ștefan", "Nguyễn Thị", "Dm
 FAMILY = ("Example", "Ó Briain", "Wiśniewska", "Popescu", "Trần", "Ivanova", "Synthetic", "Sample")
 
 
-def nhs_number(index: int) -> str:
-    for serial in range(index, index + 20):
-        first_nine = f"999{serial % 1_000_000:06d}"
-        check = nhs_check_digit(first_nine)
-        if check is not None:
-            return first_nine + str(check)
-    raise AssertionError("no valid test NHS number")
-
 
 def synthetic_letter(index: int) -> LetterContent:
     """A CAMHS referral that fills two pages: three flags with a safeguarding one, answers
@@ -118,7 +111,8 @@ def synthetic_letter(index: int) -> LetterContent:
                             email="camhs@northbrook-health.example", phone="01632 960 444"),
         child=ChildIdentifiers(given_name=given, family_name=family,
                                date_of_birth=date(2011, 1 + index % 12, 1 + index % 28),
-                               nhs_number=nhs_number(index), address=f"{index} Orchard Row\nNorthbrook",
+                               nhs_number=synthetic_nhs_number(index),
+                               address=f"{index} Orchard Row\nNorthbrook",
                                postcode="NB3 1AB", school="Northbrook Academy",
                                gp_practice="Orchard Surgery",
                                carers=(Carer(f"Alex {family}", "parent", "07700 900123"),)),
@@ -379,19 +373,7 @@ Northbrook General Hospital
 Mill Lane, Northbrook NB2 4PQ",crisis@camhs.example,01632 960111,0,17,,,emergency; very_urgent,yes
 """
 EXPORT_OMIT = (Section.ANSWERS,)
-EXPORT_ANSWERS = {
-    "presenting_needs": ["low_mood", "self_harm"],
-    "presenting_description": "Worried about tests and friendships since September.",
-    "need_duration_weeks": 10, "school_attendance": "reduced", "eating_affected": "no",
-    "sleep_affected": "disrupted", "self_care": "managing", "distress_level": 5,
-    "self_harm_recent": "no", "suicidal_thoughts": "persistent", "suicide_plan": "yes",
-    "suicide_intent": "yes", "means_access": "yes", "safe_adult_available": "yes",
-    "harm_to_others": "none", "cp_plan": "yes", "looked_after": "no", "child_in_need": "no",
-    "safeguarding_current": "no", "psychosis_concern": "no", "substance_use": "none",
-    "neurodevelopmental": "none", "current_support": ["school_pastoral"], "support_helping": "partly",
-    "young_person_competent": "yes", "young_person_consent": "yes",
-    "consent_notes": "Young person agrees to a referral.",
-}
+EXPORT_ANSWERS = EMERGENCY_ANSWERS
 
 
 @contextlib.contextmanager
@@ -467,7 +449,7 @@ def time_export(folder: Path, count: int, yardstick: Callable[[], float]) -> Exp
                 referrer_organisation="Mill Lane Surgery", referrer_contact="01632 960555",
                 received_at=datetime.now(UTC), consent={"status": "given", "given_by": "parent"},
                 child=ChildDraft(GIVEN[index % len(GIVEN)], f"{FAMILY[index % len(FAMILY)]} {index}",
-                                 date_of_birth=born.isoformat(), nhs_number=nhs_number(index),
+                                 date_of_birth=born.isoformat(), nhs_number=synthetic_nhs_number(index),
                                  postcode="ZZ1 1AA", school="Riverside Academy",
                                  gp_practice="Mill Lane Surgery",
                                  carers=[{"name": "Alex Carer", "relationship": "mother",

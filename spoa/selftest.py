@@ -45,6 +45,7 @@ from spoa.store.device import KeyringUnavailable, MemoryKeyring
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft, get_child, get_contact
 from spoa.store.store import Store
+from spoa.synthetic import ROUTINE_ANSWERS
 
 Report = Callable[[str], object]
 
@@ -56,19 +57,6 @@ ADMIN = ("selftest-admin", "Self-test Admin")
 PRACTITIONER = ("selftest-pat", "Self-test Practitioner")
 SUPERVISORS = (("selftest-sam", "Self-test Supervisor"), ("selftest-sky", "Self-test Second Supervisor"))
 TRIAGE_MODULE = "camhs_general"
-# camhs_general answers for a routine call that the module sends to school nursing.
-ROUTINE_ANSWERS = {
-    "presenting_needs": ["anxiety", "sleep"],
-    "presenting_description": "Worried about tests and friendships since September.",
-    "need_duration_weeks": 10, "school_attendance": "reduced", "eating_affected": "no",
-    "sleep_affected": "disrupted", "self_care": "managing", "distress_level": 5,
-    "self_harm_recent": "no", "suicidal_thoughts": "none", "harm_to_others": "none",
-    "cp_plan": "no", "looked_after": "no", "child_in_need": "no", "safeguarding_current": "no",
-    "psychosis_concern": "no", "substance_use": "none", "neurodevelopmental": "none",
-    "current_support": ["school_pastoral"], "support_helping": "partly",
-    "young_person_competent": "yes", "young_person_consent": "yes",
-    "consent_notes": "Young person agrees to a referral.",
-}
 # Errors whose message names a file or a setting to fix, never a record: shown in full.
 _SAFE_MESSAGES = (LetterResourceError, fonts.LetterFontError, directory.DirectoryFileError,
                   KeyringUnavailable)

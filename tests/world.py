@@ -18,6 +18,7 @@ from spoa.rules.catalog import discover
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft
 from spoa.store.store import Store
+from spoa.synthetic import EMERGENCY_ANSWERS, ROUTINE_ANSWERS  # noqa: F401 (the tests import them from here)
 from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
 
 RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -33,25 +34,6 @@ school-nursing,school_nursing,Test School Nursing,5-19,5 Nurse Rd,sn@nhs.ex,,5,1
 open-door,voluntary_sector,Open Door,Counselling,6 Door Road,od@vol.example,,11,25,,,routine,yes
 """
 
-# The shipped example's answers (camhs_general): routine, recommended school nursing.
-ROUTINE_ANSWERS = {
-    "presenting_needs": ["anxiety", "sleep"],
-    "presenting_description": "Worried about tests and friendships since September.",
-    "need_duration_weeks": 10, "school_attendance": "reduced", "eating_affected": "no",
-    "sleep_affected": "disrupted", "self_care": "managing", "distress_level": 5,
-    "self_harm_recent": "no", "suicidal_thoughts": "none", "harm_to_others": "none",
-    "cp_plan": "no", "looked_after": "no", "child_in_need": "no", "safeguarding_current": "no",
-    "psychosis_concern": "no", "substance_use": "none", "neurodevelopmental": "none",
-    "current_support": ["school_pastoral"], "support_helping": "partly",
-    "young_person_competent": "yes", "young_person_consent": "yes",
-    "consent_notes": "Young person agrees to a referral.",
-}
-# A plan, intent and the means at home: CAMHS emergency (respond in 4 h, contact in 1 h).
-EMERGENCY_ANSWERS = {
-    **ROUTINE_ANSWERS, "presenting_needs": ["low_mood", "self_harm"], "suicidal_thoughts": "persistent",
-    "suicide_plan": "yes", "suicide_intent": "yes", "means_access": "yes", "safe_adult_available": "yes",
-    "cp_plan": "yes",
-}
 
 
 # -- the world these tests work in ---------------------------------------------------------------

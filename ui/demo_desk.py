@@ -17,12 +17,12 @@ from spoa import advice, desk
 from spoa.letters import directory, outbox, referrals
 from spoa.letters.outbox import FolderTransport
 from spoa.model import ReferrerType
-from spoa.nhs import nhs_check_digit
 from spoa.roles import Role
 from spoa.rules.catalog import discover
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft
 from spoa.store.store import Store
+from spoa.synthetic import EMERGENCY_ANSWERS, ROUTINE_ANSWERS, synthetic_nhs_number
 
 PASSWORDS = {  # synthetic accounts of the demo desk only
     "admin": "demo desk keeper 1",
@@ -33,23 +33,9 @@ PASSWORDS = {  # synthetic accounts of the demo desk only
 PEOPLE = {"pat": ("Pat Okafor", Role.PRACTITIONER), "sam": ("Sam Lindqvist", Role.SUPERVISOR),
           "sue": ("Sue Second", Role.SUPERVISOR)}
 
-ROUTINE = {
-    "presenting_needs": ["anxiety", "sleep"],
-    "presenting_description": "Worried about tests and friendships since September.",
-    "need_duration_weeks": 10, "school_attendance": "reduced", "eating_affected": "no",
-    "sleep_affected": "disrupted", "self_care": "managing", "distress_level": 5,
-    "self_harm_recent": "no", "suicidal_thoughts": "none", "harm_to_others": "none",
-    "cp_plan": "no", "looked_after": "no", "child_in_need": "no", "safeguarding_current": "no",
-    "psychosis_concern": "no", "substance_use": "none", "neurodevelopmental": "none",
-    "current_support": ["school_pastoral"], "support_helping": "partly",
-    "young_person_competent": "yes", "young_person_consent": "yes", "parent_consent": "yes",
-    "consent_notes": "Young person and parent agree to a referral.",
-}
-EMERGENCY = {
-    **ROUTINE, "presenting_needs": ["low_mood", "self_harm"], "suicidal_thoughts": "persistent",
-    "suicide_plan": "yes", "suicide_intent": "yes", "means_access": "yes", "safe_adult_available": "yes",
-    "cp_plan": "yes",
-}
+ROUTINE = {**ROUTINE_ANSWERS, "parent_consent": "yes",  # children under 11 need a parent's consent
+           "consent_notes": "Young person and parent agree to a referral."}
+EMERGENCY = {**EMERGENCY_ANSWERS, "parent_consent": "yes", "consent_notes": ROUTINE["consent_notes"]}
 CHILDREN = [  # given, family, age, postcode, school
     ("Zoë", "Example", 14, "ZZ1 2AB", "Riverside Academy"),
     ("Siobhán", "Ó Briain", 15, "ZZ2 4QX", "Riverside Academy"),
@@ -72,16 +58,6 @@ class DemoDesk:
         return Store.unlock(self.folder, username, PASSWORDS[username])
 
 
-def nhs_number(index: int) -> str:
-    """A valid NHS number from the 999 test range (never issued to a patient)."""
-    for serial in range(index, index + 20):
-        first_nine = f"999{serial % 1_000_000:06d}"
-        check = nhs_check_digit(first_nine)
-        if check is not None:
-            return first_nine + str(check)
-    raise ValueError("no valid test NHS number near this index")
-
-
 def _contact(index: int, received: datetime, referrer: ReferrerType = ReferrerType.GP) -> ContactDraft:
     given, family, age, postcode, school = CHILDREN[index % len(CHILDREN)]
     today = received.date()
@@ -90,7 +66,8 @@ def _contact(index: int, received: datetime, referrer: ReferrerType = ReferrerTy
         referrer_type=referrer, referrer_name="Dr Ada Patel", referrer_organisation="Mill Lane Surgery",
         referrer_contact="01632 960555", received_at=received,
         consent={"status": "given", "given_by": "parent"},
-        child=ChildDraft(given, family, date_of_birth=born.isoformat(), nhs_number=nhs_number(index * 7),
+        child=ChildDraft(given, family, date_of_birth=born.isoformat(),
+                         nhs_number=synthetic_nhs_number(index * 7),
                          postcode=postcode, school=school, gp_practice="Mill Lane Surgery",
                          carers=[{"name": "Alex Carer", "relationship": "parent", "phone": "07700 900123"}]))
 
