@@ -14,7 +14,7 @@ Three figures, all from one process:
   a hand-written ReportLab script would do with this content, and is the yardstick.
   The two take turns in blocks of letters (who goes first swaps every block), so a busy
   moment on a shared machine hits both alike.
-- **export**: the real batch path, ``spoa.letters.outbox.export_day``, timed once on each of
+- **export**: the real batch path, ``spoa.letters.batch_export.export_day``, timed once on each of
   a few encrypted stores (minimum KDF, in-memory keyring, temporary folder) holding
   referrals approved today, made through the desk's own API: it assembles each letter from
   the records, builds it, stores it in the encrypted database (bytes and sha256, audited)
@@ -58,7 +58,7 @@ from pypdf import PdfReader
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
 
-from spoa.letters import builders, styles
+from spoa.letters import batch_export, builders, styles
 from spoa.letters.content import (
     AnswerLine,
     Carer,
@@ -415,7 +415,7 @@ def time_export(folder: Path, count: int, yardstick: Callable[[], float]) -> Exp
     """export_day on a new store of `count` approved referrals (and EXPORT_WARMUP more);
     `yardstick()` times one block of bare documents, run just before and just after it."""
     from spoa import desk
-    from spoa.letters import archive, assemble, directory, outbox, referrals
+    from spoa.letters import archive, assemble, directory, referrals
     from spoa.model import ReferrerType
     from spoa.roles import Role
     from spoa.rules.catalog import discover
@@ -474,7 +474,7 @@ def time_export(folder: Path, count: int, yardstick: Callable[[], float]) -> Exp
         bare_seconds = [yardstick()]
         gc.collect()
         started = time.perf_counter()
-        report = outbox.export_day(sam, day, folder / "export")
+        report = batch_export.export_day(sam, day, folder / "export")
         seconds = time.perf_counter() - started
         bare_seconds.append(yardstick())
         assert report.total == report.done == len(ids), (report.total, report.done, len(ids))

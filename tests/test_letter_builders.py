@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spoa.letters import archive, assemble, builders, outbox
+from spoa.letters import archive, assemble, batch_export, builders
 from spoa.letters.pdf import build_letter
 from tests.world import approved_referral
 
@@ -57,9 +57,10 @@ def test_export_day_on_workers_keeps_and_writes_every_letter(desk_world, two_wor
     for _ in range(BATCH):
         approved_referral(desk_world)
     today = datetime.now(UTC).date()
-    expected = outbox.approved_on(sam.db, today)
+    expected = batch_export.approved_on(sam.db, today)
     seen = []
-    report = outbox.export_day(sam, today, tmp_path / "day", progress=lambda done, total: seen.append(done))
+    report = batch_export.export_day(sam, today, tmp_path / "day",
+                                     progress=lambda done, total: seen.append(done))
     assert (report.done, report.cancelled) == (len(expected), False)
     assert seen == list(range(len(expected) + 1))
     found = [archive.verify_letter_file(sam.db, path) for path in report.files]

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from spoa.letters import archive, outbox, referrals
+from spoa.letters import archive, batch_export, outbox, referrals
 from spoa.letters.outbox import (
     FolderTransport,
     OutboxState,
@@ -340,13 +340,13 @@ def test_batch_export_of_a_day_with_progress_and_cancel(desk_world, tmp_path):
     pat, sam = desk_world["pat"], desk_world["sam"]
     mine = [approved_referral(desk_world) for _ in range(3)]
     today = datetime.now(UTC).date()
-    expected = outbox.approved_on(sam.db, today)
+    expected = batch_export.approved_on(sam.db, today)
     assert set(mine) <= set(expected)
     with pytest.raises(NotAllowed, match="export letters"):
-        outbox.export_day(pat, today, tmp_path / "no")
+        batch_export.export_day(pat, today, tmp_path / "no")
 
     calls = []
-    report = outbox.export_day(sam, today, tmp_path / "all",
+    report = batch_export.export_day(sam, today, tmp_path / "all",
                                progress=lambda done, total: calls.append((done, total)))
     total = len(expected)
     assert calls == [(i, total) for i in range(total + 1)]
@@ -360,11 +360,11 @@ def test_batch_export_of_a_day_with_progress_and_cancel(desk_world, tmp_path):
 
     # Cancelled after two letters (a callable), or at once (an Event): whole files only.
     seen = []
-    stopped = outbox.export_day(sam, today, tmp_path / "some", progress=lambda d, t: seen.append(d),
+    stopped = batch_export.export_day(sam, today, tmp_path / "some", progress=lambda d, t: seen.append(d),
                                 cancel=lambda: len(seen) > 2)
     assert (stopped.done, stopped.cancelled) == (2, True)
     assert sorted(p.name for p in (tmp_path / "some").iterdir()) == sorted(p.name for p in stopped.files)
     event = threading.Event()
     event.set()
-    assert outbox.export_day(sam, today, tmp_path / "none", cancel=event).done == 0
-    assert outbox.export_day(sam, dt.date(2020, 1, 1), tmp_path / "empty").total == 0
+    assert batch_export.export_day(sam, today, tmp_path / "none", cancel=event).done == 0
+    assert batch_export.export_day(sam, dt.date(2020, 1, 1), tmp_path / "empty").total == 0

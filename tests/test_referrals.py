@@ -16,7 +16,7 @@ import pytest
 from pypdf import PdfReader
 
 from spoa import desk
-from spoa.letters import archive, assemble, outbox, referrals
+from spoa.letters import archive, assemble, batch_export, outbox, referrals
 from spoa.letters.content import LetterKind, Section
 from spoa.letters.outbox import FolderTransport, OutboxState
 from spoa.letters.referrals import ReferralRefused, ReferralState
@@ -540,7 +540,7 @@ OPERATIONS = [
     Operation("outbox list", Permission.VIEW_RECORDS, _none, lambda s, r, d: outbox.list_items(s)),
     Operation("outbox retry", Permission.DRAFT_REFERRALS, _none, lambda s, r, d: outbox.deliver_pending(s)),
     Operation("batch export", Permission.EXPORT_LETTERS, _none,
-              lambda s, r, d: outbox.export_day(s, date.today(), d / "batch")),
+              lambda s, r, d: batch_export.export_day(s, date.today(), d / "batch")),
 ]
 
 

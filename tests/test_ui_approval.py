@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from spoa.letters import archive, outbox, queue, referrals
+from spoa.letters import archive, batch_export, outbox, queue, referrals
 from spoa.letters.outbox import FolderTransport
 from spoa.letters.referrals import ReferralState
 from tests.world import EMERGENCY_ANSWERS, HOSTILE, approved_referral, decided_session
@@ -262,7 +262,7 @@ def test_exporting_a_day_shows_progress_to_the_total_and_a_summary(qtbot, desk_w
     seen = start_export(qtbot, page, monkeypatch, folder)
     qtbot.waitUntil(lambda: bool(notices), timeout=60000)
     sam = desk_world["sam"]
-    total = len(outbox.approved_on(sam.db, datetime.now(UTC).date()))
+    total = len(batch_export.approved_on(sam.db, datetime.now(UTC).date()))
     assert seen[0] == (0, total)
     assert seen[-1] == (total, total)
     written = sorted(folder.glob("*.pdf"))

@@ -1,7 +1,7 @@
 """Exporting a day's approved letters: choosing the day and the folder, then the export
 itself off the UI thread with a progress dialog whose Cancel works.
 
-Cancel sets a ``threading.Event`` that ``spoa.letters.outbox.export_day`` checks between
+Cancel sets a ``threading.Event`` that ``spoa.letters.batch_export.export_day`` checks between
 letters: the letter being written is finished (files are written whole or not at all) and
 no further one is started. The summary says how many were written and where.
 """
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa.letters import outbox
-from spoa.letters.outbox import BatchExport
+from spoa.letters import batch_export
+from spoa.letters.batch_export import BatchExport
 from ui.problems import show_problem
 from ui.session import DeskSession
 
@@ -123,7 +123,7 @@ def summary(report: BatchExport) -> str:
 
 
 class DayExport(QObject):
-    """One run of ``outbox.export_day`` on the store thread, shown by a progress dialog.
+    """One run of ``batch_export.export_day`` on the store thread, shown by a progress dialog.
 
     After each letter the store thread waits (briefly) until the UI has shown the progress,
     so a Cancel pressed on seeing "N of M" stops at N: the bar never lags behind the files."""
@@ -167,8 +167,9 @@ class DayExport(QObject):
 
         self.running = True
         self.dialog.show()
-        self.session.call(lambda store: outbox.export_day(store, day, folder, progress=report, cancel=event),
-                          self._done, self._failed)
+        self.session.call(
+            lambda store: batch_export.export_day(store, day, folder, progress=report, cancel=event),
+            self._done, self._failed)
 
     def cancel(self) -> None:
         """Stop after the letter being written (it is finished whole)."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from spoa import desk
 from spoa.cli.access import add_store_arguments, ask_secret, open_store
 from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, desk_errors, iso_date
-from spoa.letters import archive, outbox, referrals
+from spoa.letters import archive, batch_export, outbox, referrals
 from spoa.letters.content import Section
 from spoa.letters.outbox import (
     FolderTransport,
@@ -487,7 +487,7 @@ def cmd_export_day(args) -> int:
             print(f"\r{done}/{total}", end="", file=sys.stderr, flush=True)
 
     with open_store(args) as store, desk_errors():
-        report = outbox.export_day(store, args.day, args.out, progress=progress)
+        report = batch_export.export_day(store, args.day, args.out, progress=progress)
     if report.total:
         print(file=sys.stderr)
     print(f"{report.done} letter(s) of referrals approved on {args.day} written to {report.folder}.")

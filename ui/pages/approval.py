@@ -3,7 +3,7 @@ return with a reason, record the review of a referral sent before review, and ex
 day's approved letters.
 
 Every action is the core's (spoa.letters.referrals, spoa.letters.queue,
-spoa.letters.outbox.export_day) run on the store thread; the core checks the role again,
+spoa.letters.batch_export.export_day) run on the store thread; the core checks the role again,
 so a practitioner who somehow reaches an action is told why not.
 """
 
