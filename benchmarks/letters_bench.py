@@ -15,7 +15,7 @@ Three figures, all from one process:
   The two take turns in blocks of letters (who goes first swaps every block), so a busy
   moment on a shared machine hits both alike.
 - **export**: the real batch path, ``spoa.letters.batch_export.export_day``, timed once on each of
-  a few encrypted stores (minimum KDF, in-memory keyring, temporary folder) holding
+  a few encrypted stores (minimum KDF, not bound to a keyring, temporary folder) holding
   referrals approved today, made through the desk's own API: it assembles each letter from
   the records, builds it, stores it in the encrypted database (bytes and sha256, audited)
   and writes it atomically (fsync) to a folder. The median store counts. Letters are built
@@ -52,7 +52,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import keyring
 import reportlab
 from pypdf import PdfReader
 from reportlab.lib.units import mm
@@ -392,18 +391,13 @@ def letter_workers(value: str):
 
 @contextlib.contextmanager
 def private_desk(folder: Path):
-    """A data folder of its own, no plugins, and an in-memory keyring, undone afterwards."""
-    from spoa.store.device import MemoryKeyring
-
+    """A data folder of its own and no plugins, undone afterwards."""
     saved = {name: os.environ.get(name) for name in ("SPOA_DATA_DIR", "SPOA_NO_PLUGINS")}
-    previous_keyring = keyring.get_keyring()
     os.environ["SPOA_DATA_DIR"] = str(folder / "data")
     os.environ["SPOA_NO_PLUGINS"] = "1"
-    keyring.set_keyring(MemoryKeyring())
     try:
         yield
     finally:
-        keyring.set_keyring(previous_keyring)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -426,7 +420,8 @@ def time_export(folder: Path, count: int, yardstick: Callable[[], float]) -> Exp
     setup_started = time.perf_counter()
     store_folder = folder / "store"
     admin, _ = Store.init(store_folder, admin_username="admin", admin_display_name="Bench Admin",
-                          admin_password="correct horse battery staple", kdf=MINIMUM_KDF)
+                          admin_password="correct horse battery staple", use_keyring=False,
+                          kdf=MINIMUM_KDF)
     folder.mkdir(parents=True, exist_ok=True)
     directory_file = folder / "directory.csv"
     directory_file.write_text(EXPORT_DIRECTORY, encoding="utf-8")

@@ -7,7 +7,7 @@ The same work is done, in one run, on
   pragmas (WAL, synchronous FULL, secure_delete, temp_store MEMORY, foreign keys, busy
   timeout) with the encrypted connection's page-cache size, so only the cipher differs;
 * encrypted: a real store (``Store.init`` with the key derivation calibrated for this
-  machine, an in-memory keyring), opened with ``Store.unlock``, working on ``store.db``.
+  machine, not bound to a keyring), opened with ``Store.unlock``, working on ``store.db``.
 
 The workload:
 
@@ -49,14 +49,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import keyring
 import sqlcipher3
 import sqlite_utils
 
 from spoa.nhs import nhs_check_digit
 from spoa.store import records, schema, search
 from spoa.store.database import BUSY_TIMEOUT_MS
-from spoa.store.device import MemoryKeyring
 from spoa.store.keys import new_data_key
 from spoa.store.store import Store
 
@@ -183,7 +181,7 @@ def encrypted_store(folder: Path) -> tuple[Store, dict]:
     """A calibrated store, locked and unlocked again a few times to time unlocking."""
     started = time.perf_counter()
     store, _ = Store.init(folder, admin_username="bench", admin_display_name="Benchmark",
-                          admin_password=PASSWORD)
+                          admin_password=PASSWORD, use_keyring=False)
     init_s = time.perf_counter() - started
     kdf = store.slots.slots[0].kdf
     store.lock()
@@ -337,7 +335,6 @@ def diagnosis() -> dict | None:
 
 def main() -> int:
     run_started = time.perf_counter()
-    keyring.set_keyring(MemoryKeyring())
     data = build_data(("plain", "encrypted"))
     rows, savers = data.rows, data.savers
 

@@ -184,11 +184,6 @@ def measure_contact_list(tmp: Path) -> dict:
 
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import keyring
-
-    from spoa.store.device import MemoryKeyring
-
-    keyring.set_keyring(MemoryKeyring())
     run_started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="spoa-ui-bench-") as tmp:
         start = measure_start(Path(tmp))

@@ -7,10 +7,15 @@ fonts and texts, makes one letter of each kind through the same desk operations 
 performs and reads each back, and verifies the audit chain. Each check is reported on a line
 of its own and never stops the others; the run ends with 'N passed, M failed'.
 
-It leaves nothing behind: the temporary folder is removed, and the keyring backend, the data
-folder variable and the plugin switch are put back as they were. The machine's real keyring,
-data folder and installed plugins are never touched. No Qt, no test tools: the frozen app has
-neither.
+It also checks the keyring the desk would really use on this computer: that it is one that
+keeps secrets across a restart, and that it gives back a throwaway secret it was given (stored
+under its own name, 'spoa-desk-selftest', and deleted at once). No keyring at all is reported,
+not failed: the desk then offers to set up without one.
+
+It leaves nothing behind: the temporary folder is removed (its store is not bound to the
+keyring), and the data folder variable and the plugin switch are put back as they were. The
+machine's data folder and installed plugins are never touched. No Qt, no test tools: the
+frozen app has neither.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from datetime import date
 from pathlib import Path
 
 import keyring
+import keyring.errors
 
 from spoa import advice, desk
 from spoa.letters import archive, directory, fonts, outbox, referrals
@@ -41,7 +47,7 @@ from spoa.plugins import BUILTIN, NO_PLUGINS_VARIABLE
 from spoa.roles import Role
 from spoa.rules.catalog import discover, run_module_vignettes
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER
-from spoa.store.device import KeyringUnavailable, MemoryKeyring
+from spoa.store.device import KeyringUnavailable, check_backend
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft, get_child, get_contact
 from spoa.store.store import Store
@@ -57,6 +63,7 @@ ADMIN = ("selftest-admin", "Self-test Admin")
 PRACTITIONER = ("selftest-pat", "Self-test Practitioner")
 SUPERVISORS = (("selftest-sam", "Self-test Supervisor"), ("selftest-sky", "Self-test Second Supervisor"))
 TRIAGE_MODULE = "camhs_general"
+SELFTEST_KEYRING_SERVICE = "spoa-desk-selftest"
 # Errors whose message names a file or a setting to fix, never a record: shown in full.
 _SAFE_MESSAGES = (LetterResourceError, fonts.LetterFontError, directory.DirectoryFileError,
                   KeyringUnavailable)
@@ -144,19 +151,16 @@ def main() -> int:
 
 @contextlib.contextmanager
 def _sandbox() -> Iterator[Path]:
-    """A temporary folder as the data folder, no plugins, an in-memory keyring; all undone after."""
+    """A temporary folder as the data folder, no plugins; undone after."""
     saved_env = {name: os.environ.get(name) for name in (DATA_DIR_VARIABLE, NO_PLUGINS_VARIABLE)}
-    saved_keyring = keyring.get_keyring()
     try:
         with tempfile.TemporaryDirectory(prefix="spoa-selftest-") as temp:
             folder = Path(temp)
             (folder / "data").mkdir()
             os.environ[DATA_DIR_VARIABLE] = str(folder / "data")
             os.environ[NO_PLUGINS_VARIABLE] = "1"
-            keyring.set_keyring(MemoryKeyring())
             yield folder
     finally:
-        keyring.set_keyring(saved_keyring)
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -174,6 +178,7 @@ def _run_checks(bench: _Bench, record: Callable[[str, bool, str], None]) -> None
         record(name, True, detail)
         return True
 
+    check("keyring: the one this desk would use", _check_keyring)
     check("store: encrypted on disk, reopened with the password", lambda: _check_store(bench))
     check("resources: letter fonts", _check_fonts)
     check("resources: letter wording", lambda: f"read {load_wording().source}")
@@ -210,7 +215,7 @@ class _Bench:
         if ADMIN[0] not in self.opened:
             folder = self.folder / f"store-{len(list(self.folder.glob('store*')))}"
             store, _ = Store.init(folder, admin_username=ADMIN[0], admin_display_name=ADMIN[1],
-                                  admin_password=self.password, use_keyring=True, kdf=MINIMUM_KDF)
+                                  admin_password=self.password, use_keyring=False, kdf=MINIMUM_KDF)
             self.opened[ADMIN[0]] = store
         return self.opened[ADMIN[0]]
 
@@ -267,6 +272,29 @@ def _contact(family_name: str = FAMILY_NAME) -> ContactDraft:
 
 
 # -- store ---------------------------------------------------------------------------------------
+
+def _check_keyring() -> str:
+    """The keyring a new store would be bound to: one that keeps secrets, and keeps this one."""
+    try:
+        backend = check_backend()
+    except KeyringUnavailable as exc:
+        return (f"none usable on this computer ({exc.detail}); the desk will offer to set up "
+                "without one")
+    name, probe = "probe-" + secrets.token_hex(8), secrets.token_urlsafe(24)
+    try:
+        keyring.set_password(SELFTEST_KEYRING_SERVICE, name, probe)
+        kept = keyring.get_password(SELFTEST_KEYRING_SERVICE, name)
+    except keyring.errors.KeyringError as exc:
+        raise CheckFailed(f"{backend} refused a secret ({type(exc).__name__}): a store bound to it "
+                          "could not be opened") from None
+    finally:
+        with contextlib.suppress(keyring.errors.KeyringError):
+            keyring.delete_password(SELFTEST_KEYRING_SERVICE, name)
+    if kept != probe:
+        raise CheckFailed(f"{backend} did not give back the secret it was given: a store bound to it "
+                          "could not be opened")
+    return f"{backend} keeps a secret and gives it back"
+
 
 def _check_store(bench: _Bench) -> str:
     marker = "Plaintextmarker" + "".join(secrets.choice("abcdefghijkmnpqrstuvwxyz") for _ in range(10))

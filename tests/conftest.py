@@ -151,7 +151,7 @@ def memory_keyring():
     """Every test gets an empty in-memory keyring; the machine's own is never touched."""
     import keyring
 
-    from spoa.store.device import MemoryKeyring
+    from tests.memory_keyring import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()

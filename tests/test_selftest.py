@@ -12,13 +12,14 @@ from pathlib import Path
 
 import keyring
 import pytest
+from keyring.backends import fail
 
 from spoa import selftest
 from spoa.cli import main as spoa
 from spoa.letters.content import LetterKind
 from spoa.paths import builtin_rules_dir
-from spoa.store.device import MemoryKeyring
 from tests.conftest import REPO
+from tests.memory_keyring import ForgetfulKeyring, MemoryKeyring
 
 LETTER_CHECKS = ["letters: referral to CAMHS", "letters: referral to school nursing",
                  "letters: referral to the voluntary sector", "letters: advice response",
@@ -52,7 +53,8 @@ def test_the_whole_self_test_passes_and_leaves_nothing_behind(own_keyring, priva
     assert lines[:-1] == [c.line() for c in result.checks]
     assert all(line.startswith("PASS  ") for line in lines[:-1])
     names = [c.name for c in result.checks]
-    assert names[0] == "store: encrypted on disk, reopened with the password"
+    assert names[:2] == ["keyring: the one this desk would use",
+                         "store: encrypted on disk, reopened with the password"]
     assert names[-1] == "audit: hash chain"
     assert set(LETTER_CHECKS) <= set(names)
     assert len(LETTER_CHECKS) == len(LetterKind)
@@ -60,7 +62,8 @@ def test_the_whole_self_test_passes_and_leaves_nothing_behind(own_keyring, priva
     for module_id in modules:
         (line,) = [line for line in lines if line.startswith(f"PASS  rules: {module_id} — ")]
         assert line.endswith(" vignettes")
-    assert "SQLCipher" in lines[0]
+    assert "tests.memory_keyring.MemoryKeyring keeps a secret and gives it back" in lines[0]
+    assert "SQLCipher" in lines[1]
     assert "Zoë" not in "\n".join(lines)  # no synthetic record's data in the report either
 
     # Nothing left behind: the keyring, the variables, the temporary folder, the real data folder.
@@ -111,6 +114,31 @@ def test_a_missing_resource_fails_its_checks_and_the_rest_still_run(tmp_path, mo
     assert "Traceback" not in out
     assert dict(os.environ) == before
     assert keyring.get_keyring() is own_keyring
+
+
+class _KeyringThatDropsSecrets(MemoryKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("backend", "passes", "says"), [
+    (fail.Keyring(), True, "none usable on this computer (found only keyring.backends.fail.Keyring keeps "
+                           "nothing, which cannot be used); the desk will offer to set up without one"),
+    (ForgetfulKeyring(), True, "forgets everything when the program ends"),
+    (_KeyringThatDropsSecrets(), False, "did not give back the secret it was given"),
+], ids=["no keyring", "in-memory", "loses secrets"])
+def test_the_keyring_check_is_about_the_keyring_the_desk_would_really_use(backend, passes, says):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        result = selftest.run(report=lambda line: None)
+    finally:
+        keyring.set_keyring(previous)
+    (check,) = [c for c in result.checks if c.name == "keyring: the one this desk would use"]
+    assert check.passed is passes
+    assert says in check.detail
+    # The temporary store is never bound to a keyring, so the rest passes whatever the keyring.
+    assert all(c.passed for c in result.checks if c is not check)
 
 
 def test_an_unexpected_error_is_reported_by_its_type_only():

@@ -12,7 +12,6 @@ import pytest
 from spoa.roles import MATRIX, NotAllowed, Permission, Role, allowed
 from spoa.store import audit
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER
-from spoa.store.device import KeyringUnavailable
 from spoa.store.keys import MINIMUM_KDF, KdfParams
 from spoa.store.keyslots import SLOT_FILE, SlotFile
 from spoa.store.store import (
@@ -217,25 +216,8 @@ def test_lost_keyring_needs_the_recovery_code_then_rebinds(staffed_store, new_st
     assert (store_folder / DATABASE_FILE).exists()
 
 
-def test_no_keyring_is_explained_and_plaintext_keyrings_are_refused(tmp_path):
-    import keyring
-    from keyring.backends import fail
-
-    keyring.set_keyring(fail.Keyring())
-    with pytest.raises(KeyringUnavailable, match="--no-keyring"):
-        Store.init(tmp_path / "a", admin_username="admin", admin_display_name="A",
-                   admin_password=ADMIN_PASSWORD, kdf=MINIMUM_KDF)
-    assert not (tmp_path / "a" / DATABASE_FILE).exists()
-
-    class PlaintextFile(keyring.backend.KeyringBackend):
-        priority = 1
-        get_password = set_password = delete_password = None
-
-    PlaintextFile.__module__ = "keyrings.alt.file"
-    keyring.set_keyring(PlaintextFile())
-    with pytest.raises(KeyringUnavailable, match="plain file and is refused"):
-        Store.init(tmp_path / "b", admin_username="admin", admin_display_name="A",
-                   admin_password=ADMIN_PASSWORD, kdf=MINIMUM_KDF)
+def test_a_store_set_up_without_a_keyring_opens_with_a_password_alone(tmp_path):
+    """(Keyrings that cannot be used are refused: tests/test_keyring_binding.py.)"""
     store, _ = Store.init(tmp_path / "c", admin_username="admin", admin_display_name="A",
                           admin_password=ADMIN_PASSWORD, use_keyring=False, kdf=MINIMUM_KDF)
     store.lock()

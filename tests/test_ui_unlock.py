@@ -193,3 +193,46 @@ def test_every_control_has_an_accessible_name(qtbot, window):
     for widget in (window, window.username, window.password, window.unlock_button,
                    window.recovery_button, window.busy, window.message):
         assert widget.accessibleName()
+
+
+def test_with_no_keyring_left_the_recovery_code_asks_then_opens_without_one(qtbot, tmp_path, monkeypatch):
+    """A store bound to a keyring on a computer that has none now: a password cannot open it,
+    the recovery code can, after the person chooses to go on without a keyring; and from then
+    on a password opens it (the next start)."""
+    import keyring
+    from keyring.backends import fail
+
+    from spoa.store.keys import MINIMUM_KDF
+    from spoa.store.keyslots import SlotFile
+
+    folder = tmp_path / "bound"
+    store, code = Store.init(folder, admin_username="admin", admin_display_name="Ada Admin",
+                             admin_password=ADMIN_PASSWORD, kdf=MINIMUM_KDF)
+    store.lock()
+    keyring.set_keyring(fail.Keyring())  # the keyring is gone (the fixture puts its own back)
+    session = DeskSession(folder)
+    window = UnlockWindow(session)
+    qtbot.addWidget(window)
+    attempt(qtbot, window, "admin", ADMIN_PASSWORD)
+    assert "none that can be used now" in window.message.text()
+    assert "recovery code" in window.message.text()
+
+    monkeypatch.setattr(unlock_module.RecoveryCodeDialog, "ask", classmethod(lambda cls, parent: code))
+    questions: list[str] = []
+    answers = iter([False, True])
+    monkeypatch.setattr(unlock_module.ContinueWithoutKeyring, "ask",
+                        classmethod(lambda cls, parent, problem: questions.append(problem) or next(answers)))
+    window.recovery_button.click()
+    qtbot.waitUntil(lambda: not window._working, timeout=20000)
+    assert "The recovery code is right" in questions[0]
+    assert "stays locked" in window.message.text()
+    assert not session.is_unlocked
+    assert SlotFile.load(folder).uses_keyring  # declining changed nothing
+
+    window.recovery_button.click()
+    qtbot.waitUntil(lambda: session.is_unlocked, timeout=20000)
+    assert len(questions) == 2
+    session.lock()
+    session.wait()
+    assert not SlotFile.load(folder).uses_keyring
+    Store.unlock(folder, "admin", ADMIN_PASSWORD).lock()

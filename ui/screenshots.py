@@ -89,11 +89,6 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="spoa-screenshots-") as tmp:
         os.environ["SPOA_DATA_DIR"] = str(Path(tmp) / "data")
-        import keyring
-
-        from spoa.store.device import MemoryKeyring
-
-        keyring.set_keyring(MemoryKeyring())
         from PySide6.QtWidgets import QApplication
 
         from ui.demo_desk import build

@@ -288,9 +288,8 @@ class KeyringPage(QWizardPage):
             backend = check_backend()
         except KeyringUnavailable as exc:
             self.keyring_ok = False
-            self.status.setText(NO_KEYRING_HELP.replace("set the store up with 'spoa init --no-keyring'",
-                                                        "tick the box below to continue without one")
-                                + (f"\n\nWhat was found: {exc.detail}" if exc.detail else ""))
+            self.status.setText(NO_KEYRING_HELP + " To do that, tick the box below."
+                                + (f"\n\nWhat was found: {exc.detail}." if exc.detail else ""))
         else:
             self.keyring_ok = True
             self.without.setChecked(False)

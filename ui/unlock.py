@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -31,6 +32,7 @@ from spoa.store.device import KeyringUnavailable
 from spoa.store.keyslots import SlotFileProblem
 from spoa.store.store import (
     LockedOut,
+    NoKeyringToBind,
     PasswordRejected,
     Store,
     UnlockAttempts,
@@ -165,6 +167,24 @@ class RecoveryCodeDialog(QDialog):
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.code.text().strip():
             return dialog.code.text()
         return None
+
+
+class ContinueWithoutKeyring:
+    """Asks whether the store, bound to a keyring this computer no longer has, should be
+    opened without one from now on (the recovery code's choice)."""
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, problem: str) -> bool:
+        """True if the person chose to continue without a keyring. Tests replace this."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "No keyring on this computer", problem,
+                          QMessageBox.StandardButton.Cancel, parent)
+        box.setInformativeText("Without a keyring, anyone with a copy of the files and a password can "
+                               "open the records on any computer, and every user is told so.")
+        go = box.addButton("Continue &without a keyring", QMessageBox.ButtonRole.AcceptRole)
+        go.setAccessibleName("Continue without a keyring")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
 
 
 class UnlockWindow(QWidget):
@@ -359,17 +379,34 @@ class UnlockWindow(QWidget):
         code = RecoveryCodeDialog.ask(self)
         if code is None:
             return
-        folder = self.session.folder
         self.message.setText("Checking the recovery code…")
         self._set_working(True)
 
+        self._recover(code, without_keyring=False)
+
+    def _recover(self, code: str, *, without_keyring: bool) -> None:
+        folder = self.session.folder
+
         def attempt():
             try:
-                return Store.recover(folder, code)
+                return Store.recover(folder, code, without_keyring=without_keyring)
             except EXPECTED as exc:
                 return exc, getattr(exc, "wait_seconds", 0)
 
-        self.session.run(attempt, lambda result: self._attempted(result, ""), self._failed)
+        self.session.run(attempt, lambda result: self._recovered(result, code), self._failed)
+
+    def _recovered(self, result, code: str) -> None:
+        if isinstance(result, tuple) and isinstance(result[0], NoKeyringToBind):
+            self._set_working(False)
+            if ContinueWithoutKeyring.ask(self, str(result[0])):
+                self.message.setText("Opening the desk without a keyring…")
+                self._set_working(True)
+                self._recover(code, without_keyring=True)
+            else:
+                self.message.setText("The desk stays locked. Set up a keyring on this computer, then "
+                                     "use the recovery code again.")
+            return
+        self._attempted(result, "")
 
 
 def _wait_after(folder, username: str) -> int:

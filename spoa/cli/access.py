@@ -73,8 +73,8 @@ def open_store(args, *, allow_temporary_password: bool = False) -> Store:
     except (StoreError, SlotFileProblem, KeyringUnavailable) as exc:
         raise BadInput(str(exc)) from None
     if not store.slots.uses_keyring:
-        print("note: this store was set up with --no-keyring: it is not bound to this computer, "
-              "so its files and a password open it anywhere.", file=sys.stderr)
+        print("note: this store is not bound to this computer's keyring, so its files and a "
+              "password open it anywhere.", file=sys.stderr)
     if store.user.must_change_password and not allow_temporary_password:
         store.lock()
         raise BadInput("Your password is a temporary one. Choose your own first: "

@@ -22,7 +22,7 @@ from spoa.store.database import StoreError, driver_cipher_version
 from spoa.store.device import KeyringUnavailable, check_backend
 from spoa.store.keys import calibrate
 from spoa.store.keyslots import SlotFileProblem
-from spoa.store.store import Store
+from spoa.store.store import NoKeyringToBind, Store
 
 NEW_PASSWORD_VARIABLE = "SPOA_NEW_PASSWORD"  # noqa: S105 (a variable name)
 RECOVERY_VARIABLE = "SPOA_RECOVERY_CODE"
@@ -73,6 +73,9 @@ def add_commands(commands) -> None:
         "recover", help="open the store with the recovery code and give an administrator a new password")
     recover.add_argument("--data-dir", type=Path)
     recover.add_argument("--admin", help="the administrator who gets a new temporary password")
+    recover.add_argument("--no-keyring", action="store_true",
+                         help="if this computer has no usable keyring, stop binding the store to one "
+                              "(recorded in the audit and shown to every user)")
     recover.set_defaults(run=cmd_recover)
 
 
@@ -107,7 +110,8 @@ def cmd_init(args) -> int:
         try:
             backend = check_backend()
         except KeyringUnavailable as exc:
-            raise _fail(exc) from None
+            raise BadInput(f"{exc} To set it up without one, run 'spoa init --no-keyring'. "
+                           "Nothing was created.") from None
         print(f"Keyring: {backend}")
     else:
         print("Keyring: not used (--no-keyring). Anyone with the files and a password can open "
@@ -222,7 +226,10 @@ def cmd_recover(args) -> int:
     folder = store_folder(args)
     code = os.environ.get(RECOVERY_VARIABLE) or ask("Recovery code: ")
     try:
-        store = Store.recover(folder, code)
+        store = Store.recover(folder, code, without_keyring=args.no_keyring)
+    except NoKeyringToBind as exc:
+        raise BadInput(f"{exc} To open it without a keyring from now on, run "
+                       "'spoa recover --no-keyring'.") from None
     except (StoreError, SlotFileProblem, KeyringUnavailable) as exc:
         raise _fail(exc) from None
     with store:

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 GENESIS = "0" * 64
 
 ACTIONS = frozenset({
-    "store_created", "login", "login_failed", "lock", "recovery_used", "device_rebound",
+    "store_created", "login", "login_failed", "lock", "recovery_used", "device_rebound", "keyring_dropped",
     "user_added", "user_changed", "password_changed", "password_reset", "user_deactivated",
     "create", "view", "update", "export", "approve", "return", "send", "search",
     "backup", "restore", "rekey", "purge",

@@ -11,13 +11,15 @@ import contextlib
 import secrets
 
 import keyring
-import keyring.backend
 import keyring.errors
 
 from spoa.store.keys import KEY_BYTES, b64, unb64
 
 SERVICE = "spoa-desk"
 
+# Backends that do not keep a secret safely across a restart: ``fail`` and ``null`` keep
+# nothing, keyrings.alt keeps secrets in a plain file. A store bound to any of them would
+# lock everyone out at the next start, or bind the records to a file lying beside them.
 _NOT_KEYRINGS = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 
 NO_KEYRING_HELP = (
@@ -25,7 +27,7 @@ NO_KEYRING_HELP = (
     "machine. On Windows and macOS the system keyring is built in; on Linux install and "
     "unlock a Secret Service keyring (GNOME Keyring or KWallet) and start the desk from "
     "your desktop session. If this computer has no keyring and your information governance "
-    "lead accepts the risk, set the store up with 'spoa init --no-keyring'."
+    "lead accepts the risk, set the store up without one."
 )
 
 
@@ -40,18 +42,33 @@ def _backends(backend) -> list:
     return list(inner) if inner else [backend]
 
 
+def _name(backend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def _refusal(backend) -> str | None:
+    """Why ``backend`` cannot hold the device secret, or None if it can."""
+    module = type(backend).__module__
+    if module.startswith("keyrings.alt"):
+        return "keeps secrets in a plain file"
+    if module.startswith(_NOT_KEYRINGS):
+        return "keeps nothing"
+    # A backend that says it forgets at exit (an in-memory one) would lock the store at
+    # the next start: refused, whatever its priority.
+    if getattr(backend, "persistent", True) is False:
+        return "forgets everything when the program ends"
+    return None
+
+
 def check_backend() -> str:
-    """The name of a usable keyring backend, or KeyringUnavailable saying what to do."""
-    backend = keyring.get_keyring()
-    usable = [b for b in _backends(backend)
-              if not type(b).__module__.startswith(_NOT_KEYRINGS)
-              and getattr(b, "priority", 0) > 0]
+    """The name of a keyring backend that keeps secrets across restarts, or
+    KeyringUnavailable saying what was found and why it cannot be used."""
+    found = _backends(keyring.get_keyring())
+    usable = [b for b in found if _refusal(b) is None]
     if not usable:
-        names = ", ".join(f"{type(b).__module__}.{type(b).__name__}" for b in _backends(backend))
-        if any(type(b).__module__.startswith("keyrings.alt") for b in _backends(backend)):
-            raise KeyringUnavailable(f"{names} keeps secrets in a plain file and is refused")
-        raise KeyringUnavailable(f"found only: {names}")
-    return f"{type(usable[0]).__module__}.{type(usable[0]).__name__}"
+        refused = "; ".join(f"{_name(b)} {_refusal(b)}" for b in found)
+        raise KeyringUnavailable(f"found only {refused}, which cannot be used")
+    return _name(usable[0])
 
 
 def create_device_secret(installation_id: str) -> bytes:
@@ -85,28 +102,3 @@ def read_device_secret(installation_id: str) -> bytes | None:
 def delete_device_secret(installation_id: str) -> None:
     with contextlib.suppress(keyring.errors.PasswordDeleteError):
         keyring.delete_password(SERVICE, installation_id)
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring backend that keeps secrets in this process only.
-
-    For tests, benchmarks and the packaged self-test (``keyring.set_keyring(MemoryKeyring())``).
-    It is never chosen by keyring on its own: it is not registered as a backend.
-    """
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.secrets:
-            raise keyring.errors.PasswordDeleteError("no such secret")
-        del self.secrets[(service, username)]

@@ -33,7 +33,12 @@ from spoa.store.database import (
     explain,
     rekey,
 )
-from spoa.store.device import create_device_secret, delete_device_secret, read_device_secret
+from spoa.store.device import (
+    KeyringUnavailable,
+    create_device_secret,
+    delete_device_secret,
+    read_device_secret,
+)
 from spoa.store.keys import (
     MINIMUM_KDF,
     KdfParams,
@@ -79,6 +84,10 @@ class LockedOut(StoreError):
 
 class DeviceSecretMissing(StoreError):
     pass
+
+
+class NoKeyringToBind(StoreError):
+    """The recovery code was right, but there is no usable keyring to bind the store to."""
 
 
 class PasswordRejected(StoreError):
@@ -274,9 +283,14 @@ class Store:
         return store
 
     @classmethod
-    def recover(cls, folder: Path, recovery_code: str) -> Store:
+    def recover(cls, folder: Path, recovery_code: str, *, without_keyring: bool = False) -> Store:
         """Open with the recovery code. If the keyring lost the device secret, a new one is
-        made and every user slot is bound to it, so people can log in again."""
+        made and every user slot is bound to it, so people can log in again.
+
+        A store bound to a keyring on a computer that has no usable one (the keyring was
+        removed, or the store was bound to one that forgot at exit) cannot be bound again
+        here: NoKeyringToBind, unless ``without_keyring``, which unbinds every slot so that
+        passwords alone open the store from the next start on (audited)."""
         folder = Path(folder)
         slots = SlotFile.load(folder)
         code = normalise_recovery_code(recovery_code)
@@ -292,14 +306,26 @@ class Store:
             raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
         attempts.succeeded(RECOVERY_USER)
         user = User(RECOVERY_USER, "Recovery", Role.ADMIN)
-        device = None
+        device, no_keyring = None, None
         if slots.uses_keyring:
-            device = read_device_secret(slots.installation_id)
+            try:
+                device = read_device_secret(slots.installation_id)
+            except KeyringUnavailable as exc:
+                no_keyring = exc
+        if no_keyring is not None and not without_keyring:
+            close(db)
+            raise NoKeyringToBind(
+                "The recovery code is right, but this store is bound to a keyring and this computer "
+                f"has none that can keep the desk's secret ({no_keyring.detail}). Install and unlock a "
+                "Secret Service keyring (GNOME Keyring or KWallet) and try again, or, if your "
+                "information governance lead accepts the risk, open it without a keyring from now on.")
         with _closed_on_failure(db, database):
             schema.apply(db)
             store = cls(folder, db, data_key, slots, user, device)
             store.audit("recovery_used")
-        if slots.uses_keyring and device is None:
+        if no_keyring is not None:
+            store._unbind_device()
+        elif slots.uses_keyring and device is None:
             store._rebind_device()
         return store
 
@@ -307,12 +333,19 @@ class Store:
     def _device_secret_for(slots: SlotFile) -> bytes | None:
         if not slots.uses_keyring:
             return None
-        device = read_device_secret(slots.installation_id)
+        try:
+            device = read_device_secret(slots.installation_id)
+        except KeyringUnavailable as exc:
+            raise DeviceSecretMissing(
+                "This store is bound to a keyring, and this computer has none that can be used now "
+                f"({exc.detail}). Passwords cannot open it without the keyring's secret. Open it with "
+                "the recovery code: it can then bind the store to a working keyring, or stop using "
+                "one.") from None
         if device is None:
             raise DeviceSecretMissing(
                 "This computer's keyring no longer holds the desk's device secret (a new computer, "
-                "a reset keyring or another user account). Open the store with the recovery code "
-                "('spoa recover'); it will bind the store to this computer again.")
+                "a reset keyring or another user account). Open the store with the recovery code; "
+                "it will bind the store to this computer again.")
         return device
 
     def _rebind_device(self) -> None:
@@ -320,6 +353,14 @@ class Store:
         self._update_slots(lambda slots: [rewrap(s, self._data_key, self._data_key, device) for s in slots])
         self._device_secret = device
         self.audit("device_rebound")
+
+    def _unbind_device(self) -> None:
+        """Passwords alone open the store from now on (the recovery code's choice when this
+        computer has no usable keyring); every user is told at each sign-in."""
+        self._update_slots(lambda slots: [rewrap(s, self._data_key, self._data_key, None) for s in slots],
+                           uses_keyring=False)
+        self._device_secret = None
+        self.audit("keyring_dropped")
 
     # -- acting ------------------------------------------------------------------------
 
@@ -457,7 +498,8 @@ class Store:
                         key=lambda k: (k.time_cost, k.memory_kib, k.parallelism), default=MINIMUM_KDF)
         return strongest
 
-    def _update_slots(self, change: Callable[[list[Slot]], list[Slot]]) -> None:
+    def _update_slots(self, change: Callable[[list[Slot]], list[Slot]],
+                      uses_keyring: bool | None = None) -> None:
         """Change the slot file as it is now on disk, not as this desk last read it: another
         desk on the same store may have changed it since (a password changed, a user added).
         The database's write lock serialises these changes between desks."""
@@ -465,6 +507,8 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             current = SlotFile.load(self.folder)
             current.slots = list(change(list(current.slots)))
+            if uses_keyring is not None:
+                current.uses_keyring = uses_keyring
             current.save()
         self.slots = current
 
