@@ -236,13 +236,32 @@ def module_fit(module: RuleModule, child_age: int | None, referrer: ReferrerType
     return ModuleFit(module, True, f"covers {age} and calls from {caller}")
 
 
+# Callers whose question may be a professional's advice request (CLINICAL.md, principle 10).
+PROFESSIONAL_CALLERS = (ReferrerType.GP, ReferrerType.SCHOOL_NURSE, ReferrerType.OTHER_PROFESSIONAL)
+
+
 def suggest_module(modules: Iterable[RuleModule], *, child_age: int | None,
-                   referrer: ReferrerType | str | None, kind: str = "triage") -> ModuleSuggestion:
+                   referrer: ReferrerType | str | None, kind: str = "triage",
+                   asking_for_advice: bool = False) -> ModuleSuggestion:
     """The module to start a call with: one whose age range and callers include this child
     and caller. Among those, the most specific wins (narrowest age range, then fewest kinds
     of caller), then one signed off locally over a draft, then the fullest (most questions),
-    then the id. A triage call never suggests the advice-request module (it has its own
-    screen), though the practitioner may still choose it."""
+    then the id.
+
+    A professional (a GP, a school nurse, another professional) asking what to do is an
+    advice request, answered by a clinician (CLINICAL.md, principle 10): with
+    ``asking_for_advice`` the advice-request module is suggested when it fits. Otherwise a
+    triage call never suggests it, though the practitioner may still choose it."""
+    modules = list(modules)
+    professional = referrer is not None and ReferrerType(referrer) in PROFESSIONAL_CALLERS
+    if asking_for_advice and professional:
+        advice = next((m for m in modules if m.id == ADVICE_MODULE_ID), None)
+        fit = module_fit(advice, child_age, referrer) if advice is not None else None
+        if fit is not None and fit.fits:
+            others = [module_fit(m, child_age, referrer) for m in modules if m is not advice]
+            return ModuleSuggestion(advice, f"Suggested: {advice.title}: a professional asking what to do "
+                                            "is an advice request, answered by a clinician.",
+                                    (fit, *others))
     considered = [m for m in modules if kind != "triage" or m.id != ADVICE_MODULE_ID]
     fits = [module_fit(m, child_age, referrer) for m in considered]
 

@@ -234,11 +234,12 @@ def save_triage(store: Store, contact_id: str, module: RuleModule, answers: Mapp
             records.save_triage_answers(db, session_id, answers=session.answers,
                                         outcome=outcome.as_dict(), complete=session.is_complete, by=by)
             store.audit("update", "triage_session", session_id)
-        contact_by, seen_by = records.deadlines(
-            contact.received_at, contact_within_hours=outcome.contact_within_hours,
-            respond_within_hours=outcome.respond_within_hours)
-        _set_contact(store, contact, {"contact_by": contact_by, "seen_by": seen_by},
-                     f"deadlines from triage outcome rule '{outcome.rule_id}'")
+        if records.get_triage_session(db, session_id).decision is None:  # after it, the decision's
+            contact_by, seen_by = records.deadlines(
+                contact.received_at, contact_within_hours=outcome.contact_within_hours,
+                respond_within_hours=outcome.respond_within_hours)
+            _set_contact(store, contact, {"contact_by": contact_by, "seen_by": seen_by},
+                         f"deadlines from triage outcome rule '{outcome.rule_id}'")
     return _saved(session_id, session, dropped)
 
 
@@ -265,7 +266,8 @@ def _same_module(stored: TriageRecord, module: RuleModule) -> None:
 
 
 def confirm_outcome(store: Store, session_id: str) -> TriageRecord:
-    """The practitioner accepts the recommended outcome of a complete call."""
+    """The practitioner accepts the recommended outcome of a complete call, or of an
+    emergency or very urgent one at once, before every question is asked."""
     _check(store, Permission.RUN_TRIAGE, "update", "triage_session", session_id)
     db = store.db
     with records.transaction(db):
@@ -278,7 +280,8 @@ def confirm_outcome(store: Store, session_id: str) -> TriageRecord:
 
 def override_outcome(store: Store, session_id: str, route: str, urgency: str, reason: str) -> TriageRecord:
     """The practitioner sets the route and urgency themselves; the reason is required.
-    The contact's response deadline follows the new urgency; first contact never moves later."""
+    The contact's deadlines follow the decided band (its published response time and its
+    first-contact time), always the earlier of those and what was already promised."""
     _check(store, Permission.RUN_TRIAGE, "update", "triage_session", session_id)
     db = store.db
     with records.transaction(db):
@@ -286,10 +289,12 @@ def override_outcome(store: Store, session_id: str, route: str, urgency: str, re
                                            by=store.user.username)
         store.audit("update", "triage_session", session_id)
         contact = records.get_contact(db, decided.contact_id)
-        _, seen_by = records.deadlines(
-            contact.received_at, contact_within_hours=None,
-            respond_within_hours=Urgency(decided.final_urgency).longest_response_hours)
-        contact_by = min(contact.contact_by, seen_by) if contact.contact_by else seen_by
+        band = Urgency(decided.final_urgency).band
+        band_contact_by, seen_by = records.deadlines(
+            contact.received_at, contact_within_hours=band.contact_within_hours,
+            respond_within_hours=band.respond_within_hours)
+        # The decided band's clocks, and never a first contact later than one already promised.
+        contact_by = min(d for d in (contact.contact_by, band_contact_by, seen_by) if d is not None)
         _set_contact(store, contact, {**_triaged(contact), "contact_by": contact_by, "seen_by": seen_by},
                      "outcome overridden (the reason is with the triage session)")
     return decided

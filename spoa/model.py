@@ -38,7 +38,7 @@ class Urgency(StrEnum):
     @property
     def mhsds_priority(self) -> int:
         """NHS MHSDS CLINICAL RESPONSE PRIORITY TYPE code for this urgency."""
-        return _MHSDS_PRIORITY[self]
+        return _BANDS[self].mhsds_priority
 
     @property
     def label(self) -> str:
@@ -46,11 +46,21 @@ class Urgency(StrEnum):
 
     @property
     def longest_response_hours(self) -> int:
-        """The longest respond_within an outcome of this urgency may state.
+        """The longest respond_within an outcome of this urgency may state: the published
+        time the word promises (URGENCY_BANDS). A module's loader refuses a rule that calls
+        itself urgent but allows a longer wait."""
+        return _BANDS[self].respond_within_hours
 
-        Guards against a rule that calls itself urgent but allows a routine wait.
-        """
-        return _LONGEST_RESPONSE_HOURS[self]
+    @property
+    def band(self) -> UrgencyBand:
+        return _BANDS[self]
+
+    def in_words(self, hours: int | None = None) -> str:
+        """The band as a receiving team reads it: 'very urgent: seen within 4 hours'. With
+        ``hours`` shorter than the band's ceiling, that time is said instead."""
+        band = _BANDS[self]
+        within = hours_in_words(hours if hours is not None else band.respond_within_hours)
+        return f"{band.word}: {band.verb} within {within}"
 
     @property
     def rank(self) -> int:
@@ -58,20 +68,58 @@ class Urgency(StrEnum):
         return list(Urgency).index(self)
 
 
-# MHSDS: 1 = Emergency, 4 = Very urgent, 2 = Urgent/serious, 3 = Routine.
-_MHSDS_PRIORITY = {
-    Urgency.EMERGENCY: 1,
-    Urgency.VERY_URGENT: 4,
-    Urgency.URGENT: 2,
-    Urgency.ROUTINE: 3,
-}
+# MHSDS CLINICAL RESPONSE PRIORITY TYPE: 1 = Emergency, 4 = Very urgent, 2 = Urgent/serious, 3 = Routine.
 
-_LONGEST_RESPONSE_HOURS = {
-    Urgency.EMERGENCY: 4,
-    Urgency.VERY_URGENT: 24,
-    Urgency.URGENT: 7 * 24,
-    Urgency.ROUTINE: 28 * 24,
+@dataclass(frozen=True)
+class UrgencyBand:
+    """What an urgency word promises, from the published standards: the UK Mental Health
+    Triage Scale's codes (A emergency, B very urgent within 4 hours, C urgent within 24 hours,
+    E routine), NHS England's children and young people's standards (very urgent 4 hours,
+    urgent 24 hours, routine 4 weeks) and the MHSDS clinical response priority codes.
+
+    ``respond_within_hours`` is the ceiling: an outcome of this band may promise a shorter
+    time, never a longer one (the loader refuses the module)."""
+
+    urgency: Urgency
+    word: str  # as a sentence starts it in a letter: "very urgent"
+    verb: str  # what happens by then: "seen", "act now, respond"
+    respond_within_hours: int
+    scale_codes: str  # the triage scale codes this band covers
+    mhsds_priority: int
+    # The "contact by" clock when a practitioner sets this band themselves (an override):
+    # the two-clock examples in REFERENCE.md (contact within 1 hour, seen within 4; 6 and 24).
+    contact_within_hours: int
+
+
+_BANDS = {
+    Urgency.EMERGENCY: UrgencyBand(Urgency.EMERGENCY, "emergency", "act now, respond", 1, "A", 1, 1),
+    Urgency.VERY_URGENT: UrgencyBand(Urgency.VERY_URGENT, "very urgent", "seen", 4, "B", 4, 1),
+    Urgency.URGENT: UrgencyBand(Urgency.URGENT, "urgent", "seen", 24, "C (D where the scale names "
+                                "a 72-hour code)", 2, 6),
+    Urgency.ROUTINE: UrgencyBand(Urgency.ROUTINE, "routine", "seen", 28 * 24, "E, F, G", 3, 5 * 24),
 }
+URGENCY_BANDS: tuple[UrgencyBand, ...] = tuple(_BANDS.values())
+
+# The one exception the standards allow: a module whose scale names a 72-hour code (the
+# scale's D, "within 72 hours") may call that code urgent and promise up to 72 hours.
+URGENT_72_HOUR_CEILING = 72
+
+
+# An emergency or very urgent call may be decided (and its letter sent) before every question
+# is asked: the emergency path is the fastest path. The questions not yet asked are named in
+# the record and the letter, and can be answered afterwards.
+DECIDE_BEFORE_COMPLETE = frozenset({Urgency.EMERGENCY, Urgency.VERY_URGENT})
+
+
+def hours_in_words(hours: int) -> str:
+    """A response time as a clinician says it: '1 hour', '4 hours', '3 days', '4 weeks'."""
+    if hours < 48 or hours % 24:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    days = hours // 24
+    if days % 7 == 0:
+        weeks = days // 7
+        return f"{weeks} week{'s' if weeks != 1 else ''}"
+    return f"{days} days"
 
 
 class Thrive(StrEnum):
@@ -171,6 +219,7 @@ class Outcome:
     flags: tuple[RaisedFlag, ...] = ()
     scores: tuple[ScoreResult, ...] = ()
     rested_on: tuple[Evidence, ...] = ()
+    not_yet_asked: tuple[str, ...] = ()  # the required questions still unanswered, as asked
 
     @property
     def mhsds_priority(self) -> int:
@@ -229,6 +278,7 @@ class Outcome:
                 for s in self.scores
             ],
             "rested_on": [_evidence_dict(e) for e in self.rested_on],
+            "not_yet_asked": list(self.not_yet_asked),
             "rationale": self.rationale(),
             "module": {
                 "id": self.module.id,

@@ -38,6 +38,9 @@ def write_module(tmp_path):
     return write
 
 
+# The desk's danger-now screen answered "nothing dangerous now" (it is asked first on every call).
+NO_DANGER = {"now_harm": "no", "now_acted": "no", "now_means": "no", "now_with_child": "no"}
+
 MINIMAL_MODULE = """\
 format: 1
 id: mini
@@ -116,7 +119,7 @@ outcomes:
     when: treated_self_harm
     route: camhs
     urgency: emergency
-    respond_within: 4
+    respond_within: 1
     contact_within: 1
     thrive: getting_risk_support
     because: Self-harm that needed treatment.

@@ -30,6 +30,7 @@ ADVICE = "Try a four-week sleep diary with the family; refer if no better, or so
 # professional_advice answers that make an urgent CAMHS referral: severe impact with self-harm,
 # conversion authorised and the family agrees.
 REFERRAL_ANSWERS = {
+    "now_harm": "no", "now_acted": "no", "now_means": "no", "now_with_child": "no",
     "requester_role": "gp", "concern_category": "self_harm", "concern_level": "severe",
     "tried_already": ["school_support", "counselling"], "response_to_help": "no_change",
     "risk_noticed": "yes", "risk_self_harm": "yes", "risk_suicidal_plan": "no", "risk_safeguarding": "no",
@@ -327,8 +328,8 @@ def test_a_second_request_on_an_advice_contact_on_record(world):
     assert second.request.contact_id == first.contact_id
     assert second.request.conversion_authorised
     assert second.triage.session_id in [s.id for s in records.triage_sessions_of(pat.db, first.contact_id)]
-    # The contact's reply deadline now follows the evaluated outcome (urgent CAMHS: 7 days).
-    assert records.get_contact(pat.db, first.contact_id).seen_by == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    # The contact's reply deadline now follows the evaluated outcome (urgent CAMHS, code D: 72 hours).
+    assert records.get_contact(pat.db, first.contact_id).seen_by == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     triage_contact = records.get_triage_session(pat.db, decided_session(pat, family="Triagechild")).contact_id
     with pytest.raises(AdviceRefused, match="is a triage contact, not an advice contact"):
         advice.record_request(pat, AdviceDraft(question="q"), contact_id=triage_contact)

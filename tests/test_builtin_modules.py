@@ -70,7 +70,8 @@ def test_readme_example_loads_and_decides(tmp_path):
     module = load_module(folder)
     case = re.search(r"    answers:\n((?:      .*\n)+)", guide).group(1)
     answers = dict(line.strip().split(": ", 1) for line in case.splitlines())
-    answers = {k: (v.strip("[]").split(", ") if v.startswith("[") else v) for k, v in answers.items()}
+    answers = {k: (v.strip("[]").split(", ") if v.startswith("[") else v.strip('"'))
+               for k, v in answers.items()}
     outcome = TriageSession(module, answers=answers).outcome
-    assert (outcome.rule_id, [f.id for f in outcome.flags]) == ("emergency_plan", ["suicidal_plan"])
+    assert (outcome.rule_id, [f.id for f in outcome.flags]) == ("very_urgent_plan", ["suicidal_plan"])
     assert outcome.complete

@@ -7,17 +7,20 @@ import pytest
 from spoa.cli import main
 from tests.conftest import MINIMAL_MODULE
 
-GOOD_CASES = """\
+# The desk's danger-now screen, asked first on every call: nothing dangerous now.
+NO_DANGER_YAML = 'now_harm: "no"\nnow_acted: "no"\nnow_means: "no"\nnow_with_child: no\n'
+NO_DANGER_FLOW = 'now_harm: "no", now_acted: "no", now_means: "no", now_with_child: no'
+GOOD_CASES = f"""\
 cases:
   - id: emergency
-    answers: {self_harm: yes, treated: yes}
-    expect: {rule: emergency, route: camhs, urgency: emergency, flags: [treated_self_harm]}
+    answers: {{{NO_DANGER_FLOW}, self_harm: yes, treated: yes}}
+    expect: {{rule: emergency, route: camhs, urgency: emergency, flags: [treated_self_harm]}}
   - id: impact
-    answers: {self_harm: yes, treated: no, areas: [school, eating]}
-    expect: {rule: high_impact, flags: [eating_concern], scores: {impact: 6}}
+    answers: {{{NO_DANGER_FLOW}, self_harm: yes, treated: no, areas: [school, eating]}}
+    expect: {{rule: high_impact, flags: [eating_concern], scores: {{impact: 6}}}}
   - id: nothing
-    answers: {self_harm: no}
-    expect: {rule: advice, flags: []}
+    answers: {{{NO_DANGER_FLOW}, self_harm: no}}
+    expect: {{rule: advice, flags: []}}
 """
 
 
@@ -93,7 +96,7 @@ def test_rules_test_reports_a_failing_vignette(capsys, user_module):
 
 def test_triage_prints_the_explained_outcome(capsys, user_module, tmp_path):
     answers = tmp_path / "answers.yaml"
-    answers.write_text("self_harm: yes\ntreated: yes\nareas: [eating]\n")
+    answers.write_text(NO_DANGER_YAML + "self_harm: yes\ntreated: yes\nareas: [eating]\n")
     code, out, _ = run(capsys, "triage", "--module", "mini", "--answers", str(answers))
     assert code == 0
     assert "Route:            CAMHS" in out
@@ -104,7 +107,8 @@ def test_triage_prints_the_explained_outcome(capsys, user_module, tmp_path):
 
 def test_triage_json_has_every_field(capsys, user_module, tmp_path):
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({"self_harm": False, "areas": ["school"]}))
+    answers.write_text(json.dumps({"now_harm": "no", "now_acted": "no", "now_means": "no",
+                                   "now_with_child": False, "self_harm": False, "areas": ["school"]}))
     code, out, _ = run(capsys, "triage", "--module", "mini", "--answers", str(answers), "--json")
     result = json.loads(out)
     assert code == 0
@@ -121,8 +125,9 @@ def test_triage_json_has_every_field(capsys, user_module, tmp_path):
 @pytest.mark.parametrize(("content", "message"), [
     ("self_harm: no\ncolour: blue\n", "colour: module 'mini' has no question with this id"),
     ("self_harm: perhaps\n", "self_harm: this is a yes/no question"),
-    ("areas: [school]\n", "self_harm: required (Recent self-harm?)"),
-    ("self_harm: no\nweeks: 400\n", "weeks: More than five years"),
+    (NO_DANGER_YAML + "areas: [school]\n", "self_harm: required (Recent self-harm?)"),
+    ("areas: [school]\n", "now_harm: required (Is anyone being harmed, or about to be harmed, right now"),
+    (NO_DANGER_YAML + "self_harm: no\nweeks: 400\n", "weeks: More than five years"),
     ("- just a list\n", "expected a mapping"),
     ("self_harm: [\n", "not valid YAML"),
 ])
@@ -137,7 +142,7 @@ def test_triage_bad_answers_exit_2_naming_the_question(capsys, user_module, tmp_
 
 def test_triage_notes_dropped_hidden_answers(capsys, user_module, tmp_path):
     answers = tmp_path / "answers.yaml"
-    answers.write_text("self_harm: no\ntreated: yes\n")
+    answers.write_text(NO_DANGER_YAML + "self_harm: no\ntreated: yes\n")
     code, out, err = run(capsys, "triage", "--module", "mini", "--answers", str(answers))
     assert code == 0
     assert "the answer to 'treated' was not used" in err

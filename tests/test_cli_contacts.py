@@ -55,7 +55,7 @@ def test_add_the_example_then_list_show_and_search(capsys, as_practitioner, monk
     assert code == 0
     for expected in ("Child ch-", "Zoë Example-Testcase", "999 876 5439", "ZZ2 4AB", "Testtown Academy",
                      "Alex Example-Testcase (mother) 07700 900123", "school_nurse: Jo Nurse",
-                     "2026-11-20 09:30 UTC", "module camhs_general 1.0.0", "recommended  school_nursing",
+                     "2026-11-20 09:30 UTC", "module camhs_general 2.0.0", "recommended  school_nursing",
                      "Outcome rule 'school_nursing'", "not yet confirmed or overridden", '"status": "given"'):
         assert expected in out, expected
 

@@ -21,6 +21,7 @@ CHILD = {"given_name": "Zoë", "family_name": "Letterchild", "date_of_birth": "2
          "nhs_number": "999 876 5439", "postcode": "ZZ1 1AA", "school": "Testtown Academy"}
 # professional_advice answers that make an urgent CAMHS referral (authorised, family agrees).
 REFERRAL_ANSWERS = {
+    "now_harm": "no", "now_acted": "no", "now_means": "no", "now_with_child": "no",
     "requester_role": "school_nurse", "concern_category": "self_harm", "concern_level": "severe",
     "tried_already": ["school_support", "counselling"], "response_to_help": "no_change",
     "risk_noticed": "yes", "risk_self_harm": "yes", "risk_suicidal_plan": "no", "risk_safeguarding": "no",

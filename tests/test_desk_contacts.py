@@ -17,7 +17,15 @@ from spoa.store.database import StoreError
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft, DecisionRefused, InvalidField
 from spoa.store.store import Store
-from tests.conftest import ADMIN_PASSWORD, MINIMAL_MODULE, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    MINIMAL_MODULE,
+    NO_DANGER,
+    PRACTITIONER_PASSWORD,
+    SUPERVISOR_PASSWORD,
+)
+
+STORED_NO_DANGER = {**NO_DANGER, "now_with_child": False}
 
 RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -73,7 +81,7 @@ class Operation:
 
 def _fresh(pat, module):
     added = desk.add_contact(pat, draft(family="Rolechild"), module=module,
-                             answers={"self_harm": "yes", "treated": "no"})
+                             answers={**NO_DANGER, "self_harm": "yes", "treated": "no"})
     return {"contact": added.contact_id, "child": added.child_id, "session": added.triage.session_id}
 
 
@@ -87,9 +95,9 @@ OPERATIONS = [
     Operation("update contact", Permission.EDIT_CONTACTS,
               lambda s, f, m: desk.update_contact(s, f["contact"], {"referrer_name": "Dr B"}, "typo")),
     Operation("start triage", Permission.RUN_TRIAGE,
-              lambda s, f, m: desk.save_triage(s, f["contact"], m, {"self_harm": "no"})),
+              lambda s, f, m: desk.save_triage(s, f["contact"], m, {**NO_DANGER, "self_harm": "no"})),
     Operation("save triage", Permission.RUN_TRIAGE,
-              lambda s, f, m: desk.save_triage(s, f["contact"], m, {"self_harm": "no"},
+              lambda s, f, m: desk.save_triage(s, f["contact"], m, {**NO_DANGER, "self_harm": "no"},
                                                session_id=f["session"])),
     Operation("resume triage", Permission.RUN_TRIAGE,
               lambda s, f, m: desk.resume_triage(s, f["session"], m)),
@@ -194,7 +202,8 @@ def test_view_update_and_history(stores):
 
 def test_triage_from_answers_to_a_decision(stores, module):
     pat, sam = stores["pat"], stores["sam"]
-    added = desk.add_contact(pat, draft(family="Triagechild"), module=module, answers={"self_harm": "yes"})
+    added = desk.add_contact(pat, draft(family="Triagechild"), module=module,
+                             answers={**NO_DANGER, "self_harm": "yes"})
     saved = added.triage
     assert not saved.complete
     assert saved.missing_required == ("treated",)
@@ -205,7 +214,7 @@ def test_triage_from_answers_to_a_decision(stores, module):
         desk.confirm_outcome(pat, saved.session_id)
 
     done = desk.save_triage(pat, added.contact_id, module,
-                            {"self_harm": "yes", "treated": "yes", "how_treated": "hospital"},
+                            {**NO_DANGER, "self_harm": "yes", "treated": "yes", "how_treated": "hospital"},
                             session_id=saved.session_id)
     assert done.complete
     assert done.session_id == saved.session_id
@@ -213,12 +222,14 @@ def test_triage_from_answers_to_a_decision(stores, module):
     assert done.outcome.immediate_actions
     contact = records.get_contact(pat.db, added.contact_id)
     assert contact.contact_by == RECEIVED + timedelta(hours=1)
-    assert contact.seen_by == RECEIVED + timedelta(hours=4)
+    assert contact.seen_by == RECEIVED + timedelta(hours=1)  # emergency: act now, within 1 hour
     stored = records.get_triage_session(pat.db, saved.session_id)
-    assert stored.answers == {"self_harm": True, "treated": True, "how_treated": "hospital"}
+    assert stored.answers == {**STORED_NO_DANGER, "self_harm": True, "treated": True,
+                              "how_treated": "hospital"}
     assert stored.outcome == done.outcome.as_dict()
     resumed = desk.resume_triage(pat, saved.session_id, module)
-    assert resumed.answers == {"self_harm": True, "treated": True, "how_treated": "hospital"}
+    assert resumed.answers == {**STORED_NO_DANGER, "self_harm": True, "treated": True,
+                               "how_treated": "hospital"}
 
     decided = desk.confirm_outcome(sam, saved.session_id)
     assert (decided.decision, decided.final_urgency, decided.decided_by) == (
@@ -227,13 +238,14 @@ def test_triage_from_answers_to_a_decision(stores, module):
     with pytest.raises(DecisionRefused):
         desk.override_outcome(pat, saved.session_id, "camhs", "urgent", "second thoughts")
     with pytest.raises(DecisionRefused):
-        desk.save_triage(pat, added.contact_id, module, {"self_harm": "no"}, session_id=saved.session_id)
+        desk.save_triage(pat, added.contact_id, module, {**NO_DANGER, "self_harm": "no"},
+                         session_id=saved.session_id)
 
 
 def test_an_override_needs_a_reason_and_never_delays_first_contact(stores, module):
     pat = stores["pat"]
     added = desk.add_contact(pat, draft(family="Overridechild"), module=module,
-                             answers={"self_harm": "yes", "treated": "yes"})
+                             answers={**NO_DANGER, "self_harm": "yes", "treated": "yes"})
     session_id = added.triage.session_id
     with pytest.raises(InvalidField, match="override_reason: is required"):
         desk.override_outcome(pat, session_id, "camhs", "routine", "  ")
@@ -249,11 +261,12 @@ def test_an_override_needs_a_reason_and_never_delays_first_contact(stores, modul
 
 def test_a_session_continues_only_with_its_own_module(stores, module, write_module):
     pat = stores["pat"]
-    added = desk.add_contact(pat, draft(family="Modulechild"), module=module, answers={"self_harm": "no"})
+    added = desk.add_contact(pat, draft(family="Modulechild"), module=module,
+                             answers={**NO_DANGER, "self_harm": "no"})
     changed = load_module(write_module(MINIMAL_MODULE.replace("version: 1.0.0", "version: 1.0.1"),
                                        name="changed"))
     with pytest.raises(desk.ModuleMismatch, match=r"mini 1\.0\.0"):
-        desk.save_triage(pat, added.contact_id, changed, {"self_harm": "no"},
+        desk.save_triage(pat, added.contact_id, changed, {**NO_DANGER, "self_harm": "no"},
                          session_id=added.triage.session_id)
     with pytest.raises(desk.ModuleMismatch):
         desk.resume_triage(pat, added.triage.session_id, changed)
@@ -269,7 +282,8 @@ def test_nothing_is_stored_when_any_part_fails(stores, module):
 
     before = counts()
     with pytest.raises(AnswersRejected):
-        desk.add_contact(pat, draft(family="Failchild"), module=module, answers={"self_harm": "perhaps"})
+        desk.add_contact(pat, draft(family="Failchild"), module=module,
+                         answers={**NO_DANGER, "self_harm": "perhaps"})
     with pytest.raises(InvalidField, match="nhs_number"):
         desk.add_contact(pat, draft(family="Failchild", nhs="123"))
     # A fault after the child and the contact were written (a full disk, say).
@@ -277,7 +291,8 @@ def test_nothing_is_stored_when_any_part_fails(stores, module):
                "BEGIN SELECT RAISE(ABORT, 'simulated fault'); END")
     try:
         with pytest.raises(Exception, match="simulated fault"):
-            desk.add_contact(pat, draft(family="Failchild"), module=module, answers={"self_harm": "no"})
+            desk.add_contact(pat, draft(family="Failchild"), module=module,
+                             answers={**NO_DANGER, "self_harm": "no"})
     finally:
         db.execute("DROP TRIGGER temp.fail_session")
     assert counts() == before
@@ -302,7 +317,7 @@ def test_audit_entries_hold_no_patient_text(stores, module):
     added = desk.add_contact(pat, draft(given=f"{secret}given", family=f"{secret}family", nhs="999 000 0018",
                                         dob="2010-10-10", referrer_name=f"{secret}referrer",
                                         consent={"notes": f"{secret}consent"}),
-                             module=module, answers={"self_harm": "yes", "treated": "no",
+                             module=module, answers={**NO_DANGER, "self_harm": "yes", "treated": "no",
                                                      "notes": f"{secret}answer"})
     desk.add_contact(pat, draft(given=f"{secret}given", family=f"{secret}family", nhs="999 000 0018"))
     desk.view_contact(sam, added.contact_id)

@@ -17,7 +17,9 @@ def problems_of(folder: Path) -> list:
 
 def test_minimal_module_loads_with_everything_compiled(mini_module):
     assert mini_module.id == "mini"
-    assert [r.id for r in mini_module.outcomes] == ["emergency", "high_impact", "advice"]
+    # the desk's danger-now rule first, then the module's own in order
+    assert [r.id for r in mini_module.outcomes] == ["danger_now_emergency", "emergency", "high_impact",
+                                                     "advice"]
     assert mini_module.outcomes[-1].is_default
     # skip logic order: a question comes after the ones its show_if reads
     order = mini_module.visibility_order
@@ -53,7 +55,7 @@ MISTAKES = [
     ("when: \"'eating' in areas\"", "when: \"'food' in areas\"", "not an option", "'food'"),
     ("  - id: advice\n    default: yes\n", "  - id: advice\n    when: no\n",
      "no default outcome", None),
-    ("respond_within: 672", "respond_within: 900", "at most 672 hours", "respond_within: 900"),
+    ("respond_within: 672", "respond_within: 900", "routine: seen within 4 weeks", "respond_within: 900"),
     ("show_if: self_harm\n", "shwo_if: self_harm\n", "did you mean 'show_if'", "shwo_if"),
     ("{value: gp, label: GP}", "{value: gp, label: No}", "put the text in quotes", "label: No"),
     ("version: 1.0.0", "version: one", "not a semantic version", "version: one"),

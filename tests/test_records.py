@@ -22,7 +22,7 @@ from spoa.store.records import (
     RecordNotFound,
 )
 from spoa.store.store import Store
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, NO_DANGER
 
 NHS = "999 876 5439"  # synthetic, test range
 
@@ -108,15 +108,16 @@ def test_contact_round_trip(db):
 def test_triage_session_round_trip(db, mini_module):
     contact_id = make_contact(db, make_child(db))
     session = TriageSession(mini_module, SessionContext(child_age=14),
-                            {"self_harm": "yes", "treated": "no", "areas": ["eating", "school"],
+                            {**NO_DANGER, "self_harm": "yes", "treated": "no", "areas": ["eating", "school"],
                              "last_seen": "2026-11-01", "notes": "Zoë said “it’s fine”"})
     session_id = records.create_triage_session(
         db, contact_id=contact_id, module=session.outcome.module, answers=session.answers,
         outcome=session.outcome.as_dict(), complete=session.is_complete, by="pat")
     stored = records.get_triage_session(db, session_id)
     assert stored.module == ModuleRef(mini_module.id, mini_module.version, mini_module.content_hash)
-    assert stored.answers == {"self_harm": True, "treated": False, "areas": ["school", "eating"],
-                              "last_seen": "2026-11-01", "notes": "Zoë said “it’s fine”"}
+    assert stored.answers == {**NO_DANGER, "now_with_child": False, "self_harm": True, "treated": False,
+                              "areas": ["school", "eating"], "last_seen": "2026-11-01",
+                              "notes": "Zoë said “it’s fine”"}
     assert stored.outcome == session.outcome.as_dict()
     assert stored.recommended_route is Route.CAMHS
     assert stored.recommended_urgency is Urgency.ROUTINE

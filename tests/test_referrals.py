@@ -205,7 +205,7 @@ def test_emergency_sent_before_review_then_reviewed(desk_world, tmp_path):
     session_id = decided_session(pat, answers=EMERGENCY_ANSWERS)
     referral = referrals.create_referral(pat, session_id, "camhs-crisis", reason="Plan and means tonight")
     assert referral.urgency is Urgency.EMERGENCY
-    assert referral.respond_within_hours == 4
+    assert referral.respond_within_hours == 1  # emergency: act now, within 1 hour
 
     item = outbox.send_referral(pat, referral.id, FolderTransport(tmp_path), before_review=True,
                                 reason="Crisis team phoned; letter sent at once")
@@ -275,14 +275,15 @@ def test_deadlines_follow_the_urgency_and_overdue_lists_them(desk_world, tmp_pat
     emergency = referrals.create_referral(
         pat, decided_session(pat, answers=EMERGENCY_ANSWERS, received=received), "camhs-crisis")
     assert (emergency.contact_by, emergency.seen_by) == (received + timedelta(hours=1),
-                                                         received + timedelta(hours=4))
-    # An override takes its urgency's longest response; first contact never moves later.
+                                                         received + timedelta(hours=1))
+    # An override takes its band's published times (urgent: seen within 24 hours, first
+    # contact within 6), and first contact is the earliest of the module's and the band's.
     upgraded = referrals.create_referral(
         pat, decided_session(pat, received=received, override=("camhs", "urgent", "Worse than it sounds")),
         "camhs-crisis")
-    assert upgraded.respond_within_hours == 7 * 24
-    assert upgraded.seen_by == received + timedelta(hours=168)
-    assert upgraded.contact_by == received + timedelta(hours=120)  # the module's routine first contact
+    assert upgraded.respond_within_hours == 24
+    assert upgraded.seen_by == received + timedelta(hours=24)
+    assert upgraded.contact_by == received + timedelta(hours=6)  # not the module's routine 5 days
 
     def late(now):
         return {o.referral.id: (o.clock, o.due) for o in referrals.overdue(pat, now)
@@ -292,9 +293,10 @@ def test_deadlines_follow_the_urgency_and_overdue_lists_them(desk_world, tmp_pat
     assert late(received + timedelta(hours=2)) == {
         emergency.id: ("contact by", received + timedelta(hours=1))}
     outbox.send_referral(pat, emergency.id, FolderTransport(tmp_path), before_review=True)
-    # Sent: the clock now is being seen.
-    assert late(received + timedelta(hours=2)) == {}
-    assert late(received + timedelta(hours=5))[emergency.id] == ("seen by", received + timedelta(hours=4))
+    # Sent: the clock now is being seen, within the hour.
+    assert late(received + timedelta(minutes=50)) == {}
+    assert late(received + timedelta(hours=2)) == {emergency.id: ("seen by", received + timedelta(hours=1))}
+    assert late(received + timedelta(hours=7))[upgraded.id] == ("contact by", received + timedelta(hours=6))
     assert late(received + timedelta(days=8)).keys() == {emergency.id, upgraded.id}
     referrals.record_review(sam, emergency.id)
     referrals.close(pat, emergency.id)
@@ -323,8 +325,8 @@ def test_letter_content_comes_from_the_records(desk_world):
     assert content.child.carers[0].name == "Alex Carer"
     assert (content.referrer.kind, content.referrer.name) == ("GP", "Dr Test")
     assert (content.route, content.urgency, content.respond_within_hours) == (
-        Route.CAMHS, Urgency.EMERGENCY, 4)
-    assert content.respond_by == RECEIVED + timedelta(hours=4)
+        Route.CAMHS, Urgency.EMERGENCY, 1)
+    assert content.respond_by == RECEIVED + timedelta(hours=1)
     assert content.reason == "Plan tonight"
     assert content.omitted == frozenset({Section.CARERS, Section.SCHOOL_AND_GP})
     assert content.consent == "Consent: given. Given by: parent. Notes: Share with CAMHS."
@@ -335,10 +337,14 @@ def test_letter_content_comes_from_the_records(desk_world):
     first = content.flags[0]
     assert first.severity is Severity.IMMEDIATE
     assert first.action
-    assert any("plan" in line.lower() for line in first.because)
+    assert "medically seen" in first.label  # the danger-now screen's flag comes first
+    assert any("24 hours" in line for line in first.because)
+    plan = next(f for f in content.flags if "plan" in f.label.lower())
+    assert plan.severity is Severity.IMMEDIATE
+    assert any("plan" in line.lower() for line in plan.because)
     assert content.safeguarding
     assert any(f.safeguarding and "Safeguarding" in f.label for f in content.flags)
-    assert any("camhs_emergency" in line for line in content.rationale)
+    assert any("danger_now_emergency" in line for line in content.rationale)
     # Answers grouped by the module's sections, in its order; hidden and empty ones left out.
     module = camhs_general()
     titles = [s.title for s in module.sections]

@@ -13,11 +13,11 @@ from spoa.rules.loading import load_module
 from spoa.rules.module import RuleModule
 from spoa.rules.questions import QuestionType
 from spoa.rules.session import TriageSession
-from tests.conftest import REPO
+from tests.conftest import NO_DANGER, REPO
 
 
 def test_skip_logic_shows_follow_ups_only_when_relevant(mini_module):
-    session = TriageSession(mini_module)
+    session = TriageSession(mini_module, answers=NO_DANGER)
     assert not session.is_visible("treated")
     session.answer("self_harm", "yes")
     assert session.is_visible("treated")
@@ -86,7 +86,7 @@ def test_bulk_answers_report_what_was_dropped(mini_module):
 
 
 def test_value_checks_block_completion_with_their_message(mini_module):
-    session = TriageSession(mini_module, answers={"self_harm": False, "weeks": 300})
+    session = TriageSession(mini_module, answers={**NO_DANGER, "self_harm": False, "weeks": 300})
     assert not session.is_complete
     assert [m.message for m in session.validation_messages] == [
         "More than five years; check the number of weeks."]
@@ -113,7 +113,7 @@ def test_outcome_explains_itself(mini_module):
     outcome = session.outcome
     assert (outcome.route, outcome.urgency) == (Route.CAMHS, Urgency.EMERGENCY)
     assert outcome.mhsds_priority == 1
-    assert (outcome.respond_within_hours, outcome.contact_within_hours) == (4, 1)
+    assert (outcome.respond_within_hours, outcome.contact_within_hours) == (1, 1)
     assert [f.id for f in outcome.flags] == ["treated_self_harm", "eating_concern"]
     assert outcome.immediate_actions[0].action == "Arrange an emergency assessment today."
     text = "\n".join(outcome.rationale())
@@ -133,8 +133,9 @@ def test_incomplete_outcome_is_marked_provisional(mini_module):
 
 
 def test_section_progress(mini_module):
-    session = TriageSession(mini_module, answers={"self_harm": True})
-    (main,) = session.section_progress()
+    session = TriageSession(mini_module, answers={**NO_DANGER, "self_harm": True})
+    danger, main = session.section_progress()
+    assert (danger.title, danger.answered, danger.shown) == ("Danger now", 4, 4)
     assert (main.answered, main.shown, main.missing_required) == (1, 7, 1)  # how_treated hidden
 
 
@@ -235,8 +236,8 @@ def test_a_check_that_reads_an_unknown_value_does_not_block(write_module):
 
     text = MINIMAL_MODULE.replace("rule: value <= 260", "rule: value <= child_age * 52 + 52")
     module = load_module(write_module(text))
-    unknown_age = TriageSession(module, answers={"self_harm": False, "weeks": 300})
+    unknown_age = TriageSession(module, answers={**NO_DANGER, "self_harm": False, "weeks": 300})
     assert unknown_age.is_complete
     known_age = TriageSession(module, SessionContext(child_age=4),
-                              answers={"self_harm": False, "weeks": 300})
+                              answers={**NO_DANGER, "self_harm": False, "weeks": 300})
     assert [m.question_id for m in known_age.validation_messages] == ["weeks"]

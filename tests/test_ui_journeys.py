@@ -223,7 +223,7 @@ def run_call_to_submission(qtbot, desk, monkeypatch) -> str:
     qtbot.mouseClick(page.decision.override_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.decision.decided is not None, timeout=WAIT)
     assert len(asked) == 1
-    assert page.decision.status.text().startswith("Overridden: CAMHS, urgent (by pat).")
+    assert page.decision.status.text().startswith("Overridden: CAMHS, urgent: seen within 24 hours (by pat).")
 
     panel = page.referral
     qtbot.waitUntil(lambda: panel.services.count() > 0, timeout=WAIT)

@@ -74,7 +74,7 @@ def test_emergency_first_and_overdue_marked_beyond_colour(today):
     model = today.model
     first, second = model.index(0, CHILD), model.index(1, CHILD)
     assert model.index(0, CONTACT_BY).data() == "overdue by 1 h"
-    assert model.index(0, SEEN_BY).data() == "due in 2 h"
+    assert model.index(0, SEEN_BY).data() == "overdue by 1 h"  # an emergency: within the hour
     assert first.data(Qt.ItemDataRole.DecorationRole) is not None  # a warning icon, not only a tint
     assert first.data(Qt.ItemDataRole.AccessibleTextRole) == "Overdue: Zoë Emergencychild"
     assert OVERDUE_MARK in first.data(Qt.ItemDataRole.ToolTipRole)

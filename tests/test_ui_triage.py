@@ -18,7 +18,7 @@ from tests.triage_page import (
     stored_form,
     type_details,
 )
-from tests.world import EMERGENCY_ANSWERS, ROUTINE_ANSWERS
+from tests.world import ROUTINE_ANSWERS, VERY_URGENT_ANSWERS
 from ui.triage.duplicates import DuplicateChoice, DuplicateDialog
 
 pytestmark = pytest.mark.usefixtures("new_child_on_duplicates")
@@ -176,8 +176,8 @@ def test_number_keys_pick_options_of_the_focused_question(qtbot, desk_as):
     assert not widgets["support_helping"].isVisible()
 
     # Progress follows the question the user is on.
-    # (the eating section is not asked, so 10 sections are shown)
-    assert page.live.progress.text().startswith("Section 9 of 10 — Support already in place")
+    # (danger now first; the eating section is not asked, so 11 sections are shown)
+    assert page.live.progress.text().startswith("Section 10 of 11 — Support already in place")
     assert "of 1 answered" in page.live.progress.text()
 
 
@@ -201,18 +201,48 @@ def test_immediate_risk_shows_a_banner_with_the_action_to_take_now(qtbot, desk_a
     start(qtbot, page)
     banner = page.live.banner
     assert not banner.isVisible()
-    for question_id, value in EMERGENCY_ANSWERS.items():
+    for question_id, value in VERY_URGENT_ANSWERS.items():
         page.live.answer(question_id, value)
     assert banner.isVisible()
     assert banner.text().startswith("IMMEDIATE RISK — Suicidal plan or intent with access to means.")
-    assert "Act now: Keep the caller on the line." in banner.text()
+    assert "Act now: Crisis or liaison assessment face to face within 4 hours" in banner.text()
     panel = page.live.panel
     assert panel.recommendation.text().startswith(
-        "CAMHS, emergency (respond within 4 h, first contact within 1 h)")
+        "CAMHS, very urgent: seen within 4 hours (first contact within 1 hour)")
     assert panel.flag_texts()[0].startswith("IMMEDIATE: Suicidal plan or intent with access to means")
     page.live.answer("means_access", False)
     assert not banner.isVisible()
-    assert panel.recommendation.text().startswith("CAMHS, very urgent")
+    assert panel.recommendation.text().startswith("CAMHS, urgent: seen within 24 hours")
+
+
+def test_danger_now_comes_first_and_the_banner_shows_on_the_first_yes_by_keyboard(qtbot, desk_as):
+    """The practitioner answers the first questions by keyboard alone: the danger-now screen
+    is what the call opens on, and a "not known" raises the emergency banner at once."""
+    page = make_page(qtbot, desk_as)
+    start(qtbot, page)
+    questions = page.live.questions
+    first = questions.first()
+    qtbot.waitUntil(lambda: focused_question(page) is first, timeout=WAIT)
+    assert first is questions.widgets["now_harm"]
+    assert page.live.progress.text().startswith("Section 1 of")
+    assert "Danger now" in page.live.progress.text()
+    qtbot.keyClick(first, "2")  # No
+    assert page.live.session.answers["now_harm"] == "no"
+    assert not page.live.banner.isVisible()
+    qtbot.keyClick(first, Qt.Key.Key_Tab)
+    acted = questions.widgets["now_acted"]
+    assert focused_question(page) is acted
+    qtbot.keyClick(acted, "3")  # Not known
+    assert page.live.session.answers["now_acted"] == "not_known"
+    banner = page.live.banner
+    assert banner.isVisible()  # at once, before anything else is asked
+    assert banner.text().startswith("IMMEDIATE RISK — Overdose, harmful substance or injury not yet "
+                                    "medically seen.")
+    assert "999" in banner.text()
+    assert page.live.panel.recommendation.text().startswith(
+        "Provisional — CAMHS, emergency: act now, respond within 1 hour")
+    assert questions.widgets["now_seen"].isVisible()  # the follow-up is asked next
+    assert questions.widgets["now_where"].isVisible()  # and where the child is, for 999
 
 
 def test_side_panel_follows_every_answer(qtbot, desk_as):
@@ -304,13 +334,13 @@ def test_tab_moves_question_by_question_and_the_view_follows(qtbot, desk_as):
     first = questions.first()
     qtbot.waitUntil(lambda: focused_question(page) is first, timeout=WAIT)
     qtbot.keyClick(first, Qt.Key.Key_Tab)  # options take no Tab stop: straight to the next question
-    assert focused_question(page) is questions.widgets["presenting_description"]
+    assert focused_question(page) is questions.widgets["now_acted"]
     assert questions.verticalScrollBar().value() == 0
     last = questions.widgets["consent_notes"]
     questions.focus_question(last)
     qtbot.waitUntil(lambda: questions.verticalScrollBar().value() > 0, timeout=WAIT)
     assert last.visibleRegion().boundingRect().height() > 0  # scrolled into view
-    assert page.live.progress.text().startswith("Section 10 of 10 — Consent")
+    assert page.live.progress.text().startswith("Section 11 of 11 — Consent")
 
 
 def test_new_call_keeps_this_one_saved_and_starts_afresh(qtbot, desk_as):
@@ -347,3 +377,18 @@ def test_locking_mid_call_saves_it_and_unlocking_returns_to_it(qtbot, desk_as):
     qtbot.waitUntil(lambda: page.live.session is not None, timeout=WAIT)
     assert page.live.session.answers["looked_after"] is True
     assert page.live.questions.widgets["looked_after"].buttons[0].isChecked()
+
+
+def test_a_professional_asking_what_to_do_is_offered_the_advice_module(qtbot, desk_as):
+    page = make_page(qtbot, desk_as)
+    form = page.details
+    type_details(qtbot, page, referrer="gp")
+    assert form.asking_for_advice.isVisible()
+    assert form.module.currentData() != "professional_advice"
+    form.asking_for_advice.click()
+    assert form.module.currentData() == "professional_advice"
+    assert "advice request" in form.suggestion.text()
+    combo = form.fields["referrer_type"]
+    combo.setCurrentIndex(combo.findData("parent"))
+    assert not form.asking_for_advice.isVisible()  # a parent's call is triaged
+    assert form.module.currentData() != "professional_advice"

@@ -27,7 +27,7 @@ def test_confirm_then_create_and_submit_the_referral(qtbot, desk_as, desk_world)
     assert page.decision.confirm_button.isEnabled()
     qtbot.mouseClick(page.decision.confirm_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.decision.decided is not None, timeout=WAIT)
-    assert page.decision.status.text() == "Confirmed: School nursing, routine (by pat)."
+    assert page.decision.status.text() == "Confirmed: School nursing, routine: seen within 2 weeks (by pat)."
     assert not page.live.questions.widgets["cp_plan"].isEnabled()  # decided: read only
 
     panel = page.referral
@@ -48,7 +48,7 @@ def test_confirm_then_create_and_submit_the_referral(qtbot, desk_as, desk_world)
     again = make_page(qtbot, desk_as)
     again.restore(page.state())
     qtbot.waitUntil(lambda: again.decision.decided is not None, timeout=WAIT)
-    assert again.decision.status.text() == "Confirmed: School nursing, routine (by pat)."
+    assert again.decision.status.text() == "Confirmed: School nursing, routine: seen within 2 weeks (by pat)."
     assert not again.decision.confirm_button.isVisible()
     assert not again.live.questions.widgets["cp_plan"].isEnabled()
     qtbot.waitUntil(lambda: again.referral.services.count() > 0, timeout=WAIT)
@@ -90,8 +90,10 @@ def test_override_requires_a_reason(qtbot, desk_as, monkeypatch):
     monkeypatch.setattr(OverrideDialog, "ask", classmethod(lambda cls, parent, outcome: chosen))
     qtbot.mouseClick(page.decision.override_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.decision.decided is not None, timeout=WAIT)
-    assert page.decision.status.text() == ("Overridden: CAMHS, urgent (by pat).\n"
-                                           "Reason: Safeguarding plan; CAMHS knows the family")
+    assert page.decision.status.text() == (
+        "Overridden: CAMHS, urgent: seen within 24 hours (by pat).\n"
+        "Decided before every question was asked: answer the rest when you can.\n"
+        "Reason: Safeguarding plan; CAMHS knows the family")
     stored = records.get_triage_session(page.session.store.db, page.session_id)
     assert stored.answers["cp_plan"] is True  # the answers were saved with the decision
 
@@ -184,3 +186,54 @@ def test_no_matching_service_says_why_and_offers_the_route_services(qtbot, desk_
     qtbot.waitUntil(lambda: bool(problems), timeout=WAIT)
     assert "takes children aged 11 to 25" in problems[0]
     assert panel.referral is None
+
+
+def test_the_emergency_path_is_the_fastest_path(qtbot, desk_as, tmp_path, monkeypatch, problems):
+    """A parent calls as it happens: the practitioner answers the danger-now screen, confirms
+    beside the banner without the eleven other required questions, sends the letter from
+    there, and answers the rest afterwards; the letter names what was not yet asked."""
+    from pypdf import PdfReader
+
+    page = make_page(qtbot, desk_as)
+    start(qtbot, page)
+    live = page.live
+    for question_id, value in (("now_harm", "no"), ("now_acted", "yes"), ("now_seen", "no"),
+                               ("now_means", "no"), ("now_with_child", True), ("now_where", "At home")):
+        live.answer(question_id, value)
+    assert live.banner.isVisible()
+    assert not live.session.is_complete
+    decide = live.decide_now_button
+    assert decide.isVisible()
+    assert decide.isEnabled()
+    assert decide.visibleRegion().boundingRect().height() > 0  # in view beside the banner, no scrolling
+    assert "confirm now and act" in page.decision.status.text()
+    qtbot.mouseClick(decide, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.decision.decided is not None, timeout=WAIT)
+    assert page.decision.decided.final_urgency.value == "emergency"
+    assert "Decided before every question was asked" in page.decision.status.text()
+    qtbot.waitUntil(lambda: live.send_now_button.isVisible() and live.send_now_button.isEnabled(),
+                    timeout=WAIT)
+    assert not decide.isVisible()
+
+    outbox_folder = tmp_path / "outbox"
+    outbox_folder.mkdir()
+    monkeypatch.setattr(FolderChoice, "ask", classmethod(lambda cls, parent, message: outbox_folder))
+    qtbot.mouseClick(live.send_now_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(problems) or "sent before supervisor review" in page.referral.status.text(),
+                    timeout=WAIT)
+    assert problems == []
+    (pdf,) = outbox_folder.glob("*.pdf")
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages)
+    assert "before every question was asked" in text
+    assert "What are the main difficulties the caller is worried about?" in text  # named, not yet asked
+
+    # The rest can still be answered; what was answered before the decision cannot change.
+    widgets = live.questions.widgets
+    assert widgets["presenting_needs"].isEnabled()
+    assert not widgets["now_acted"].isEnabled()
+    live.answer("cp_plan", True)
+    page.save_now()
+    page.session.wait()
+    stored = records.get_triage_session(page.session.store.db, page.session_id)
+    assert stored.answers["cp_plan"] is True
+    assert stored.final_urgency.value == "emergency"  # the decision stands

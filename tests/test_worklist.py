@@ -60,7 +60,7 @@ def test_today_puts_emergencies_first_and_flags_what_is_overdue(desk_world):
         worklist.CONTACT, Urgency.EMERGENCY, worklist.DRAFT_TRIAGE, "Zoë Emergencychild")
     assert first.session_id == emergency.triage.session_id
     assert not first.decided
-    assert (first.contact_by, first.seen_by) == (RECEIVED + timedelta(hours=1), RECEIVED + timedelta(hours=4))
+    assert (first.contact_by, first.seen_by) == (RECEIVED + timedelta(hours=1), RECEIVED + timedelta(hours=1))
     assert (first.clock, first.due) == (worklist.CONTACT_BY, RECEIVED + timedelta(hours=1))
     two_hours_in = RECEIVED + timedelta(hours=2)
     assert first.overdue(two_hours_in)

@@ -18,7 +18,11 @@ from spoa.rules.catalog import discover
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.records import ChildDraft, ContactDraft
 from spoa.store.store import Store
-from spoa.synthetic import EMERGENCY_ANSWERS, ROUTINE_ANSWERS  # noqa: F401 (the tests import them from here)
+from spoa.synthetic import (  # noqa: F401 (the tests import them from here)
+    EMERGENCY_ANSWERS,
+    ROUTINE_ANSWERS,
+    VERY_URGENT_ANSWERS,
+)
 from tests.conftest import ADMIN_PASSWORD, PRACTITIONER_PASSWORD, SUPERVISOR_PASSWORD
 
 RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

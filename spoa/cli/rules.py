@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from spoa import nhs
 from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, iso_date
-from spoa.model import ReferrerType, SessionContext
+from spoa.model import ReferrerType, SessionContext, hours_in_words
 from spoa.paths import user_rules_dir
+from spoa.rules.cases import SCALE_CODES
 from spoa.rules.catalog import discover, load_listing, module_folders, run_module_vignettes
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.session import TriageSession
@@ -103,6 +105,7 @@ def cmd_rules_test(args) -> int:
     catalog = discover()
     wanted = args.modules or [item.id for item in catalog.listings]
     passed = failed = 0
+    summaries: list[str] = []
     for module_id in wanted:
         listing = catalog.listing(module_id)
         if listing is None:
@@ -128,8 +131,22 @@ def cmd_rules_test(args) -> int:
         if not results:
             failed += 1
             print(f"FAIL {module_id}: the module has no vignettes")
+        else:
+            summaries.append(_by_scale_code(module_id, [r.vignette for r in results]))
+    for summary in summaries:
+        print(summary)
     print(f"{passed} passed, {failed} failed")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _by_scale_code(module_id: str, vignettes) -> str:
+    """'camhs_general: 101 vignettes; by scale code A 6, B 6, ... (57 with no code)'."""
+    codes = Counter(v.code for v in vignettes if v.code)
+    uncoded = sum(1 for v in vignettes if not v.code)
+    by_code = ", ".join(f"{code} {codes[code]}" for code in SCALE_CODES if codes[code])
+    return (f"{module_id}: {len(vignettes)} vignettes"
+            + (f"; by scale code {by_code}" if by_code else "")
+            + (f" ({uncoded} with no code)" if uncoded and by_code else ""))
 
 
 # -- triage ------------------------------------------------------------------------------
@@ -185,9 +202,10 @@ def _read_answers(path: Path) -> dict:
 def _print_outcome(outcome, module) -> None:
     print(f"Route:            {outcome.route.label}")
     print(f"Urgency:          {outcome.urgency.label} (MHSDS priority {outcome.mhsds_priority})")
-    print(f"Respond within:   {outcome.respond_within_hours} hours")
+    print(f"Respond within:   {hours_in_words(outcome.respond_within_hours)} "
+          f"({outcome.urgency.in_words(outcome.respond_within_hours)})")
     if outcome.contact_within_hours:
-        print(f"Contact within:   {outcome.contact_within_hours} hours")
+        print(f"Contact within:   {hours_in_words(outcome.contact_within_hours)}")
     print(f"THRIVE grouping:  {outcome.thrive.label}")
     print("Flags:            " + (", ".join(
         f"{f.label} [{f.severity.value}]" for f in outcome.flags) or "none"))

@@ -254,7 +254,8 @@ def _decision_content(db: Database, kind: LetterKind, document_id: str, issued_o
         route=session.final_route, urgency=session.final_urgency, respond_within_hours=respond_hours,
         respond_by=seen_by, module=session.module, flags=flag_lines(session.outcome), answers=answers,
         rationale=rationale_of(session), override=override_of(session),
-        consent=consent_text(contact.consent), omitted=frozenset(omitted), **extra)
+        consent=consent_text(contact.consent), omitted=frozenset(omitted),
+        not_yet_asked=tuple((session.outcome or {}).get("not_yet_asked") or ()), **extra)
     return Assembled(content, (note,) if note else ())
 
 

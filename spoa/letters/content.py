@@ -146,6 +146,8 @@ class LetterContent:
     advice_question: str = ""  # advice response: what the requester asked
     advice_given: str = ""  # advice response: the specialist's answer
     not_accepted_reasons: tuple[str, ...] = ()
+    # An emergency or very urgent call decided at once: the required questions not yet asked then.
+    not_yet_asked: tuple[str, ...] = ()
     signposting: tuple[str, ...] = ()
     omitted: frozenset[Section] = field(default_factory=frozenset)
 

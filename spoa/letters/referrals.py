@@ -205,9 +205,9 @@ def _referral(db: Database, row: tuple) -> Referral:
 
 def deadlines_of(contact: Contact, session: TriageRecord) -> tuple[int, datetime | None, datetime | None]:
     """(respond within hours, contact by, seen by) of a decided session, from when the contact
-    came in. A confirmed outcome keeps the module's times; an override takes the longest
-    response its urgency allows, and first contact never moves later than the outcome said
-    (as spoa.desk sets the contact's own deadlines)."""
+    came in. A confirmed outcome keeps the module's times; an override takes its band's
+    published times, and first contact is the earliest of the module's, the band's and the
+    response itself (as spoa.desk sets the contact's own deadlines)."""
     outcome = session.outcome or {}
     contact_hours = outcome.get("contact_within_hours")
     if session.decision == records.CONFIRMED:
@@ -215,10 +215,13 @@ def deadlines_of(contact: Contact, session: TriageRecord) -> tuple[int, datetime
         contact_by, seen_by = records.deadlines(contact.received_at, contact_within_hours=contact_hours,
                                                 respond_within_hours=respond_hours)
         return respond_hours, contact_by, seen_by
-    respond_hours = Urgency(session.final_urgency).longest_response_hours
+    band = Urgency(session.final_urgency).band
+    respond_hours = band.respond_within_hours
     contact_by, seen_by = records.deadlines(contact.received_at, contact_within_hours=contact_hours,
                                             respond_within_hours=respond_hours)
-    return respond_hours, (min(contact_by, seen_by) if contact_by else seen_by), seen_by
+    band_contact_by, _ = records.deadlines(contact.received_at, respond_within_hours=None,
+                                           contact_within_hours=band.contact_within_hours)
+    return respond_hours, min(d for d in (contact_by, band_contact_by, seen_by) if d is not None), seen_by
 
 
 def _sections(values: Iterable[str]) -> frozenset[Section]:

@@ -301,6 +301,9 @@ class LetterStory:
         if self.content.rationale:
             story.append(self.para(self.phrase("rationale_intro"), "BodyTight"))
             story += self.bullets(self.content.rationale)
+        if self.content.not_yet_asked:
+            story.append(self.para(self.phrase("decided_before_complete"), "BodyTight"))
+            story += self.bullets(self.content.not_yet_asked)
         story.append(self.para(self.words.text("phrases.module", module_id=module.id,
                                                module_version=module.version,
                                                module_hash=short_hash(module.content_hash)),

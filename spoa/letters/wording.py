@@ -79,6 +79,7 @@ def _schema() -> dict[str, frozenset[str]]:
         "consent_not_recorded": _NONE,
         "answers_intro": LETTER_FIELDS,
         "rationale_intro": LETTER_FIELDS,
+        "decided_before_complete": LETTER_FIELDS,
         "module": frozenset({"module_id", "module_version", "module_hash"}),
         "approved": frozenset({"approver", "approved_on"}),
         "approved_undated": frozenset({"approver"}),

@@ -4,7 +4,7 @@ with the default."""
 
 from __future__ import annotations
 
-from spoa.model import Route, Severity, Thrive, Urgency
+from spoa.model import URGENT_72_HOUR_CEILING, Route, Severity, Thrive, Urgency, hours_in_words
 from spoa.rules.condition_types import Kind
 from spoa.rules.field_reader import FieldReader
 from spoa.rules.module import Band, Flag, OutcomeRule, Score
@@ -14,12 +14,20 @@ _SCORE_FIELDS = {"id", "label", "sum", "value", "bands"}
 _FLAG_FIELDS = {"id", "label", "severity", "when", "action"}
 _OUTCOME_FIELDS = {
     "id", "when", "default", "route", "urgency", "respond_within", "contact_within", "thrive",
-    "because",
+    "because", "mhsds_priority",
 }
 
 
 class OutcomeReader(FieldReader):
     """The scores, flags and outcome rules of a module file."""
+
+    seventy_two_hour_code: str | None = None  # set by the scale: see ModuleReader.read_scale
+
+    def response_ceiling(self, urgency: Urgency) -> int:
+        """The longest time an outcome of ``urgency`` may promise (spoa.model.URGENCY_BANDS)."""
+        if urgency is Urgency.URGENT and self.seventy_two_hour_code:
+            return URGENT_72_HOUR_CEILING
+        return urgency.longest_response_hours
 
     def read_scores(self, raw_scores, questions, symbols, seen) -> list[Score]:
         scores = []
@@ -99,7 +107,7 @@ class OutcomeReader(FieldReader):
                 flags.append(Flag(fid, label, severity, when, action))
         return flags
 
-    def read_outcomes(self, top, symbols) -> list[OutcomeRule]:
+    def read_outcomes(self, top, symbols, needs_default: bool = True) -> list[OutcomeRule]:
         rules: list[OutcomeRule] = []
         ids: dict[str, tuple] = {}
         raw_rules = self.list_of(top, "outcomes")
@@ -130,19 +138,40 @@ class OutcomeReader(FieldReader):
             because = self.text(block, path, "because")
             respond = self.hours(block, path, "respond_within", required=True)
             contact = self.hours(block, path, "contact_within", required=False)
-            if urgency is not None and respond is not None and respond > urgency.longest_response_hours:
-                self.problem((*path, "respond_within"), f"{respond} hours is too long for "
-                             f"'{urgency}': at most {urgency.longest_response_hours} hours")
+            if urgency is not None and respond is not None and respond > self.response_ceiling(urgency):
+                self.problem((*path, "respond_within"), self.too_long(urgency, respond))
+            if urgency is not None and contact is not None and contact > self.response_ceiling(urgency):
+                self.problem((*path, "contact_within"), self.too_long(urgency, contact))
+            self.check_mhsds(block, path, urgency)
             if contact is not None and respond is not None and contact > respond:
                 self.problem((*path, "contact_within"),
                              "'contact_within' cannot be later than 'respond_within'")
             complete = None not in (route, urgency, thrive, respond) and rid and (is_default or when)
             if complete:
                 rules.append(OutcomeRule(rid, route, urgency, respond, thrive, because, when, contact))
-        if raw_rules and default_at is None:
+        if raw_rules and default_at is None and needs_default:
             self.problem(("outcomes",), "the module has no default outcome: every call must end in one, "
                          "so add a last rule with 'default: yes'")
         return rules
+
+    def too_long(self, urgency: Urgency, hours: int) -> str:
+        ceiling = self.response_ceiling(urgency)
+        said = (f"{urgency.band.word} (scale code {self.seventy_two_hour_code}) means within "
+                f"{hours_in_words(ceiling)}" if ceiling != urgency.longest_response_hours
+                else f"{urgency.in_words()}, by the published standards")
+        hint = ("" if urgency is not Urgency.URGENT or self.seventy_two_hour_code else
+                "; a scale with a 72-hour code names it in scale: seventy_two_hour_code")
+        return f"{hours} hours is too long for '{urgency}': {said}{hint}"
+
+    def check_mhsds(self, block, path, urgency: Urgency | None) -> None:
+        """A rule may state its MHSDS clinical response priority; it must be its urgency's."""
+        if "mhsds_priority" not in block or urgency is None:
+            return
+        stated = block["mhsds_priority"]
+        if stated != urgency.mhsds_priority:
+            self.problem((*path, "mhsds_priority"),
+                         f"MHSDS priority {stated!r} contradicts '{urgency}', whose code is "
+                         f"{urgency.mhsds_priority} (1 emergency, 4 very urgent, 2 urgent, 3 routine)")
 
     def hours(self, block, path, key, required: bool) -> int | None:
         value = self.number(block, path, key, required=required)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from spoa.rules.condition_types import Kind, Symbol, ValueType
 from spoa.rules.field_reader import ID_PATTERN, FieldReader
 from spoa.rules.module import Section
-from spoa.rules.questions import Check, Option, Question, QuestionType
+from spoa.rules.questions import NOT_KNOWN, Check, Option, Question, QuestionType
 
 _SECTION_FIELDS = {"id", "title", "help", "show_if", "questions"}
 _QUESTION_FIELDS = {
     "id", "type", "text", "help", "required", "options", "min", "max", "unit", "integer",
-    "max_length", "weight", "labels", "show_if", "checks",
+    "max_length", "weight", "labels", "show_if", "checks", "if_not_known",
 }
 _OPTION_FIELDS = {"value", "label", "weight"}
 
@@ -81,11 +81,36 @@ class QuestionReader(FieldReader):
                 self.problem((*path, "weight"), "only yes/no questions carry a 'weight'; "
                              "give choice options their own weights")
             kwargs["weight"] = self.number(block, path, "weight")
+        if "if_not_known" in block:
+            kwargs["if_not_known"] = self.read_if_not_known(block, path, qtype, kwargs.get("options", ()))
         if qtype is None or not qid:
             return None
         return Question(id=qid, type=qtype, text=text, section_id=section_id,
                         help=self.text(block, path, "help", required=False),
                         required=required, **kwargs)
+
+    def read_if_not_known(self, block: dict, path: tuple, qtype, options) -> object | None:
+        """``if_not_known: yes`` (or an option's value): the question offers "not known", which
+        counts as that answer. Only yes/no and single-choice questions can offer it."""
+        value = block["if_not_known"]
+        where = (*path, "if_not_known")
+        if qtype is QuestionType.YES_NO:
+            if not isinstance(value, bool):
+                self.problem(where, "'if_not_known' says what not known counts as: yes or no")
+                return None
+            return value
+        if qtype is QuestionType.SINGLE:
+            values = [o.value for o in options]
+            if NOT_KNOWN in values:
+                self.problem(where, f"an option is already called '{NOT_KNOWN}'; remove it, since "
+                             "'if_not_known' adds 'Not known' itself")
+                return None
+            if value not in values:
+                self.problem(where, f"'{value}' is not one of the options ({', '.join(values)})")
+                return None
+            return value
+        self.problem(where, "only yes/no and single-choice questions can offer 'not known'")
+        return None
 
     def read_options(self, block: dict, path: tuple) -> tuple[Option, ...]:
         options = []

@@ -13,6 +13,10 @@ from spoa.rules.errors import AnswerError
 
 DEFAULT_TEXT_LIMIT = 2000
 
+# The stored answer "not known" to a risk question that offers it (``if_not_known``).
+NOT_KNOWN = "not_known"
+_NOT_KNOWN_TYPED = {"not_known", "not known", "unknown", "nk", "k"}
+
 
 class QuestionType(StrEnum):
     YES_NO = "yes_no"
@@ -55,6 +59,27 @@ class Question:
     scale_labels: tuple[tuple[int, str], ...] = ()
     show_if: Compiled | None = None
     checks: tuple[Check, ...] = ()
+    # A risk question may offer "not known"; it then counts as this answer (the riskier one)
+    # for flags, scores and the outcome until someone finds out (CLINICAL.md, principle 2).
+    if_not_known: object | None = None
+
+    @property
+    def offers_not_known(self) -> bool:
+        return self.if_not_known is not None
+
+    def counted(self, value: object) -> object:
+        """The answer as the rules read it: "not known" counts as ``if_not_known``."""
+        return self.if_not_known if value == NOT_KNOWN and self.offers_not_known else value
+
+    def choices(self) -> list[tuple[object, str]]:
+        """The answers a person picks from (yes/no and choice questions), "not known" last."""
+        if self.type is QuestionType.YES_NO:
+            listed: list[tuple[object, str]] = [(True, "Yes"), (False, "No")]
+        else:
+            listed = [(o.value, o.label) for o in self.options]
+        if self.offers_not_known:
+            listed.append((NOT_KNOWN, "Not known"))
+        return listed
 
     @property
     def value_type(self) -> ValueType:
@@ -85,12 +110,16 @@ class Question:
         """
         if raw is None or (isinstance(raw, str) and not raw.strip() and self.type != QuestionType.MULTI):
             return None
+        if self.offers_not_known and isinstance(raw, str) and raw.strip().lower() in _NOT_KNOWN_TYPED:
+            return NOT_KNOWN
         return _COERCERS[self.type](self, raw)
 
     def display(self, value: object) -> str:
         """An answer as a person reads it."""
         if value is None:
             return "not answered"
+        if value == NOT_KNOWN and self.offers_not_known:
+            return "Not known"
         if self.type is QuestionType.YES_NO:
             return "Yes" if value else "No"
         if self.type is QuestionType.SINGLE:
@@ -116,13 +145,15 @@ def _coerce_yes_no(q: Question, raw: object) -> bool:
         return True
     if isinstance(raw, str) and raw.strip().lower() in ("no", "n", "false"):
         return False
-    raise AnswerError(q.id, "this is a yes/no question; answer yes or no")
+    raise AnswerError(q.id, "this is a yes/no question; answer yes or no"
+                      + (", or not known" if q.offers_not_known else ""))
 
 
 def _coerce_single(q: Question, raw: object) -> str:
     if isinstance(raw, str) and q.option(raw.strip()) is not None:
         return raw.strip()
-    raise AnswerError(q.id, "choose one of: " + ", ".join(o.value for o in q.options))
+    raise AnswerError(q.id, "choose one of: " + ", ".join(o.value for o in q.options)
+                      + (", not_known" if q.offers_not_known else ""))
 
 
 def _coerce_multi(q: Question, raw: object) -> tuple[str, ...]:

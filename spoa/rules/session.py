@@ -182,7 +182,7 @@ class TriageSession:
             )
             visible[question_id] = shown
             if shown:
-                env[question_id] = self._answers.get(question_id)
+                env[question_id] = question.counted(self._answers.get(question_id))
             else:
                 env[question_id] = None
                 self._answers.pop(question_id, None)
@@ -193,7 +193,7 @@ class TriageSession:
             question = module.questions[question_id]
             if not question.checks:
                 continue
-            scoped = {**env, "value": value}
+            scoped = {**env, "value": question.counted(value)}
             messages.extend(
                 ValidationMessage(question_id, check.message)
                 for check in question.checks
@@ -234,6 +234,7 @@ class TriageSession:
             flags=self._flags,
             scores=self._scores,
             rested_on=self._evidence(chosen.when.explain(env) if chosen.when else (), env),
+            not_yet_asked=tuple(q.text for q in self.missing_required),
         )
 
     def _score_value(self, score, env) -> float | None:
@@ -264,9 +265,13 @@ class TriageSession:
         for name in names:
             value = env.get(name)
             if name in module.questions:
-                if value is None:
+                question = module.questions[name]
+                given = self._answers.get(name)
+                if given is None:
                     continue
-                shown = module.questions[name].display(value)
+                shown = question.display(given)
+                if question.counted(given) != given:
+                    shown += f" (counted as {question.display(question.counted(given)).lower()} until known)"
             elif isinstance(value, bool):
                 shown = "raised" if value else "not raised"
             elif value is None:

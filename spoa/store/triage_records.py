@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from spoa.model import ModuleRef, Route, Urgency
+from spoa.model import DECIDE_BEFORE_COMPLETE, ModuleRef, Route, Urgency
 from spoa.store.changes import history_value, new_id, transaction, utc_now_text, write_history
 from spoa.store.fields import (
     FREE_TEXT_LIMIT,
@@ -111,10 +111,10 @@ def save_triage_answers(db: Database, session_id: str, *, answers: Mapping, outc
     why = clean_text(reason, "reason", limit=FREE_TEXT_LIMIT, single_line=False)
     with transaction(db):
         current = get_triage_session(db, session_id)
-        if current.decision is not None:
-            raise DecisionRefused(
-                f"The outcome of session {session_id} was already {current.decision}; its answers "
-                "can no longer change. Start a new session to triage again.")
+        afterwards = current.decision is not None
+        if afterwards:
+            _only_answers_not_yet_given(current, new_answers, session_id)
+            outcome_json = _outcome(current.outcome)  # the decision rests on what was known then
         now = utc_now_text()
         changed = []
         for question_id in sorted(set(current.answers) | set(new_answers)):
@@ -138,6 +138,21 @@ def save_triage_answers(db: Database, session_id: str, *, answers: Mapping, outc
     return changed
 
 
+def _only_answers_not_yet_given(current: TriageRecord, new_answers: dict, session_id: str) -> None:
+    """After a decision, a call decided before it was complete may have its remaining
+    questions answered; nothing already answered may change."""
+    if current.complete:
+        raise DecisionRefused(
+            f"The outcome of session {session_id} was already {current.decision}; its answers "
+            "can no longer change. Start a new session to triage again.")
+    changed = [q for q in set(current.answers) | set(new_answers)
+               if current.answers.get(q) != new_answers.get(q)]
+    if any(current.answers.get(q) is not None for q in changed):
+        raise DecisionRefused(
+            f"The outcome of session {session_id} was already {current.decision}: only the questions "
+            "not yet asked can be answered now; what was answered before the decision stays as it was.")
+
+
 def _outcome_summary(outcome: Mapping | None) -> str | None:
     if not outcome:
         return None
@@ -145,14 +160,24 @@ def _outcome_summary(outcome: Mapping | None) -> str | None:
 
 
 def confirm_outcome(db: Database, session_id: str, *, by: str) -> TriageRecord:
-    """The practitioner accepts the recommended outcome of a complete session."""
+    """The practitioner accepts the recommended outcome of a complete session, or of an
+    emergency or very urgent one before every question is asked (the questions not yet
+    asked are named in its history, can be answered afterwards, and the letter says which)."""
     with transaction(db):
         current = _undecided(db, session_id)
-        if current.outcome is None or not current.complete:
+        if current.outcome is None:
+            raise DecisionRefused("This call has no outcome yet: answer its questions first.")
+        early = not current.complete
+        if early and current.recommended_urgency not in DECIDE_BEFORE_COMPLETE:
             raise DecisionRefused(
                 "This call is not complete, so its outcome is only provisional. Answer the missing "
                 "questions, or override the outcome with a reason.")
         _decide(db, current, CONFIRMED, current.recommended_route, current.recommended_urgency, None, by)
+        if early:
+            left = current.outcome.get("not_yet_asked") or []
+            write_history(db, "triage_session", session_id, "decided_before_complete", None,
+                          f"{len(left)} required question{'s' if len(left) != 1 else ''} not yet asked",
+                          by, utc_now_text(), "an emergency or very urgent outcome is acted on at once")
     return get_triage_session(db, session_id)
 
 

@@ -120,6 +120,11 @@ class TriageCallPage(Page):
         self.live.answers_changed.connect(self._answers_changed)
         self.decision.confirm_requested.connect(self.confirm)
         self.decision.override_requested.connect(self.override)
+        # Beside the banner: the emergency path is the fastest path.
+        self.live.decide_now_button.clicked.connect(self.confirm)
+        self.live.send_now_button.clicked.connect(self.referral.send_now)
+        self.referral.changed.connect(self._sync_act_now)
+        self.live.updated.connect(self._sync_act_now)
 
     # -- modules -----------------------------------------------------------------------------
 
@@ -312,12 +317,25 @@ class TriageCallPage(Page):
         if resumed.record.decision is not None:
             self._decided(resumed.record)
         else:
-            self.decision.set_complete(resumed.session.outcome.complete)
+            self._allow_decision(resumed.session.outcome)
 
     # -- answers and autosave ---------------------------------------------------------------------
 
+    def _allow_decision(self, outcome) -> None:
+        self.decision.set_complete(outcome.complete, outcome.urgency)
+        self._sync_act_now()
+
+    def _sync_act_now(self) -> None:
+        """The buttons beside the banner follow the decision bar and the referral panel."""
+        decided = self.decision.decided is not None
+        self.live.decide_now_button.setVisible(not decided)
+        self.live.decide_now_button.setEnabled(not decided and self.decision.confirm_button.isEnabled())
+        send_now = self.referral.send_now_button
+        self.live.send_now_button.setVisible(decided and send_now.isVisibleTo(self.referral))
+        self.live.send_now_button.setEnabled(send_now.isEnabled())
+
     def _answers_changed(self) -> None:
-        self.decision.set_complete(self.live.session.outcome.complete)
+        self._allow_decision(self.live.session.outcome)
         self.save_status.setText("Changes not saved yet…")
         self.autosave.start()
 
@@ -329,8 +347,11 @@ class TriageCallPage(Page):
     def save_now(self) -> None:
         """Save the answers as they are now (autosave, before a lock, before deciding)."""
         self.autosave.stop()
-        if self.session_id is None or self.live.session is None or self.decision.decided is not None:
+        if self.session_id is None or self.live.session is None:
             return
+        decided = self.decision.decided
+        if decided is not None and decided.complete:
+            return  # decided on a complete call: nothing can change
         self._call(self._save_fn(), self._saved)
 
     def _saved(self, saved: desk.TriageSaved) -> None:
@@ -374,11 +395,20 @@ class TriageCallPage(Page):
 
     def _decision_failed(self, exc: Exception) -> None:
         self.decision.set_busy(False)
-        self.decision.set_complete(self.live.session.outcome.complete if self.live.session else False)
+        if self.live.session is not None:
+            self._allow_decision(self.live.session.outcome)
         show_problem(exc, "The outcome could not be decided")
 
     def _decided(self, record) -> None:
         self.decision.show_decided(record)
-        self.live.set_read_only(True)
-        self.save_status.setText("The call is decided and saved.")
+        session = self.live.session
+        if record.complete or session is None:
+            self.live.set_read_only(True)
+            self.save_status.setText("The call is decided and saved.")
+        else:  # decided at once: the questions not yet asked can still be answered
+            self.live.questions.keep_editable({q.id for q in session.visible_questions
+                                               if q.id not in session.answers})
+            self.save_status.setText("The call is decided and saved. The questions not yet asked can "
+                                     "still be answered; nothing answered before can change.")
         self.referral.start(record)
+        self._sync_act_now()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa.model import Outcome, Route, Urgency
+from spoa.model import DECIDE_BEFORE_COMPLETE, Outcome, Route, Urgency
 from spoa.store.records import TriageRecord
 
 REASON_NEEDED = "Say why you are overriding the recommendation: the reason goes in the record and the letter."
@@ -133,10 +133,18 @@ class DecisionBar(QWidget):
         self.override_button.show()
         self.set_complete(False)
 
-    def set_complete(self, complete: bool) -> None:
+    def set_complete(self, complete: bool, urgency: Urgency | None = None) -> None:
+        """Confirm needs a complete call, except for an emergency or very urgent outcome,
+        which is acted on at once: the questions not yet asked are answered afterwards."""
         if self.decided is not None:
             return
-        self.confirm_button.setEnabled(complete)
+        at_once = not complete and urgency in DECIDE_BEFORE_COMPLETE
+        self.confirm_button.setEnabled(complete or at_once)
+        if at_once:
+            self.confirm_button.setToolTip("")
+            self.status.setText(f"This call is {urgency.label.lower()}: confirm now and act. The "
+                                "questions not yet asked can be answered afterwards; the letter says which.")
+            return
         self.confirm_button.setToolTip("" if complete else
                                        "The call is not complete: answer the required questions (or "
                                        "override with a reason).")
@@ -152,8 +160,12 @@ class DecisionBar(QWidget):
         self.confirm_button.hide()
         self.override_button.hide()
         how = "Confirmed" if record.decision == "confirmed" else "Overridden"
-        text = (f"{how}: {record.final_route.label}, {record.final_urgency.label.lower()} "
+        hours = ((record.outcome or {}).get("respond_within_hours") if record.decision == "confirmed"
+                 else None)  # an override promises its band's published time
+        text = (f"{how}: {record.final_route.label}, {record.final_urgency.in_words(hours)} "
                 f"(by {record.decided_by}).")
+        if not record.complete:
+            text += "\nDecided before every question was asked: answer the rest when you can."
         if record.override_reason:
             text += f"\nReason: {record.override_reason}"
         self.status.setText(text)

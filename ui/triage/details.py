@@ -10,6 +10,7 @@ from datetime import date
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -62,6 +63,13 @@ class CallDetailsForm(QWidget):
         self._add(caller_form, "referrer_type", referrer)
         for name in ("referrer_name", "referrer_organisation", "referrer_contact"):
             self._add(caller_form, name, QLineEdit())
+        self.asking_for_advice = QCheckBox("The caller is a professional asking what to do "
+                                           "(an &advice request)")
+        self.asking_for_advice.setAccessibleName("The caller is a professional asking for advice")
+        self.asking_for_advice.setVisible(False)
+        self.asking_for_advice.toggled.connect(lambda _on: self.suggest())
+        caller_form.addRow("", self.asking_for_advice)
+        referrer.currentIndexChanged.connect(self._referrer_changed)
         layout.addWidget(caller)
 
         child = QGroupBox("The child or young person")
@@ -243,11 +251,19 @@ class CallDetailsForm(QWidget):
             return
         values = self.values()
         suggestion = call.suggest_module(self.modules, child_age=call.child_age(values["date_of_birth"]),
-                                         referrer=values["referrer_type"] or None)
+                                         referrer=values["referrer_type"] or None,
+                                         asking_for_advice=self.asking_for_advice.isChecked())
         self.suggestion.setText(suggestion.why)
         self.suggestion.setVisible(True)
         if suggestion.suggested is not None and not self._chosen_by_user:
             self.module.setCurrentIndex(self.module.findData(suggestion.suggested.id))
+
+    def _referrer_changed(self, _index: int) -> None:
+        kind = self.fields["referrer_type"].currentData()
+        professional = bool(kind) and ReferrerType(kind) in call.PROFESSIONAL_CALLERS
+        self.asking_for_advice.setVisible(professional)
+        if not professional:
+            self.asking_for_advice.setChecked(False)
 
     def _module_chosen(self, _index: int) -> None:
         self._chosen_by_user = True
@@ -299,6 +315,7 @@ class CallDetailsForm(QWidget):
             self.consent_status.setCurrentIndex(list(call.CONSENT_STATUSES).index("not_asked"))
             self.consent_by.setCurrentIndex(0)
             self.consent_notes.clear()
+            self.asking_for_advice.setChecked(False)
             self.touched.clear()
             self._chosen_by_user = False
         finally:

@@ -6,7 +6,15 @@ Storing is the page's business (through the session's store thread)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from spoa.rules.errors import AnswerError
 from spoa.rules.session import TriageSession
@@ -23,8 +31,24 @@ class LiveCall(QWidget):
         self.session: TriageSession | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # The banner and, beside it while it is up, the fastest way on: decide now, send now.
+        banner_row = QHBoxLayout()
         self.banner = RiskBanner()
-        layout.addWidget(self.banner)
+        banner_row.addWidget(self.banner, 1)
+        self.act_now = QWidget()
+        self.act_now.setAccessibleName("Act now")
+        act_now = QVBoxLayout(self.act_now)
+        act_now.setContentsMargins(0, 0, 0, 0)
+        self.decide_now_button = QPushButton("&Decide now: confirm this outcome")
+        self.decide_now_button.setAccessibleName("Decide now: confirm the emergency or very urgent outcome")
+        self.send_now_button = QPushButton("Send the referral &now")
+        self.send_now_button.setAccessibleName("Send the referral now, before supervisor review")
+        act_now.addWidget(self.decide_now_button)
+        act_now.addWidget(self.send_now_button)
+        act_now.addStretch(1)
+        banner_row.addWidget(self.act_now)
+        self.act_now.hide()
+        layout.addLayout(banner_row)
         self.progress = QLabel("")
         self.progress.setTextFormat(Qt.TextFormat.PlainText)
         self.progress.setAccessibleName("Progress by section")
@@ -74,6 +98,7 @@ class LiveCall(QWidget):
         self.questions.clear()
         self.panel.clear()
         self.banner.show_outcome(None)
+        self.act_now.hide()
         self.progress.setText("")
         self.overall.setText("")
         self._current = ""
@@ -107,6 +132,7 @@ class LiveCall(QWidget):
             return
         self.panel.show_session(session)
         self.banner.show_outcome(session.outcome)
+        self.act_now.setVisible(self.banner.isVisibleTo(self))
         self._show_progress()
         self.updated.emit()
 

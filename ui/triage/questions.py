@@ -453,6 +453,12 @@ class QuestionList(QScrollArea):
         for widget in self.order:
             widget.setEnabled(not read_only)
 
+    def keep_editable(self, question_ids: set[str]) -> None:
+        """After a decision made before the call was complete: only the questions not yet
+        answered can still be answered; what was answered before stays as it was."""
+        for widget in self.order:
+            widget.setEnabled(widget.question.id in question_ids)
+
     def first(self) -> QuestionWidget | None:
         return next((w for w in self.order if self._shown.get(w.question.id)), None)
 

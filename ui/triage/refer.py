@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -57,6 +57,8 @@ def _label(name: str) -> QLabel:
 
 
 class ReferralPanel(QGroupBox):
+    changed = Signal()  # what can be done now changed (the call page mirrors send-now by its banner)
+
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__("Referral", parent)
         self.session = session
@@ -165,6 +167,7 @@ class ReferralPanel(QGroupBox):
         self.send_now_button.setVisible(early)
         unsent = referral is None or referral.state in (ReferralState.DRAFT, ReferralState.AWAITING_APPROVAL)
         self.send_now_button.setEnabled(early and has_service and unsent)
+        self.changed.emit()
 
     def chosen_service(self) -> str | None:
         item = self.services.currentItem()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from spoa.model import Outcome, Severity
+from spoa.model import Outcome, Severity, hours_in_words
 from spoa.rules.session import TriageSession
 
 SEVERITY_COLOURS = {
@@ -38,11 +38,12 @@ def _set(label: QLabel, text: str) -> None:
 
 
 def recommendation_text(outcome: Outcome) -> str:
-    first = (f", first contact within {outcome.contact_within_hours} h"
+    """'CAMHS, very urgent: seen within 4 hours (first contact within 1 hour)': the band in the
+    words of the published standards, as Today and the letters say it."""
+    first = (f" (first contact within {hours_in_words(outcome.contact_within_hours)})"
              if outcome.contact_within_hours else "")
     state = "" if outcome.complete else "Provisional — "
-    return (f"{state}{outcome.route.label}, {outcome.urgency.label.lower()} "
-            f"(respond within {outcome.respond_within_hours} h{first})")
+    return f"{state}{outcome.route.label}, {outcome.urgency.in_words(outcome.respond_within_hours)}{first}"
 
 
 class RiskBanner(QLabel):
