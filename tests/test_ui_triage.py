@@ -392,3 +392,29 @@ def test_a_professional_asking_what_to_do_is_offered_the_advice_module(qtbot, de
     combo.setCurrentIndex(combo.findData("parent"))
     assert not form.asking_for_advice.isVisible()  # a parent's call is triaged
     assert form.module.currentData() != "professional_advice"
+
+
+def test_the_duplicate_dialog_chooses_no_child_and_enter_stores_nothing(qtbot):
+    """Enter on the duplicate dialog must never attach the call to a child the practitioner
+    did not pick: nothing is preselected and the default button is Cancel."""
+    from spoa.store.search import PossibleDuplicate
+
+    found = [PossibleDuplicate("ch-1", "Robin", "Pagetest", "2012-03-04", "9998765439", ("same NHS number",)),
+             PossibleDuplicate("ch-2", "Robyn", "Pagetest", "2012-03-04", None,
+                               ("same name and birth date",))]
+    dialog = DuplicateDialog(found)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.list.currentItem() is None
+    assert not dialog.use_button.isEnabled()
+    assert dialog.buttons["Cancel"].isDefault()
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.result() == DuplicateDialog.DialogCode.Rejected
+    assert dialog.choice is None
+    again = DuplicateDialog(found)
+    qtbot.addWidget(again)
+    again.show()
+    again.list.setCurrentRow(1)
+    assert again.use_button.isEnabled()
+    qtbot.mouseClick(again.use_button, Qt.MouseButton.LeftButton)
+    assert again.choice == DuplicateChoice("ch-2")

@@ -52,16 +52,26 @@ class DuplicateDialog(QDialog):
             item = QListWidgetItem(describe(duplicate))
             item.setData(Qt.ItemDataRole.UserRole, duplicate.child_id)
             self.list.addItem(item)
-        self.list.setCurrentRow(0)
+        # Nothing is chosen for the practitioner: Enter must never attach the call to a child
+        # they did not pick. The default is Cancel (nothing stored; check with the caller).
+        self.list.setCurrentRow(-1)
         layout.addWidget(self.list)
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for text, handler in (("Use the selected child", self._use), ("New child record", self._new),
                               ("Cancel", self.reject)):
             button = QPushButton(text)
             button.setAccessibleName(text)
+            button.setAutoDefault(False)
             button.clicked.connect(handler)
             buttons.addWidget(button)
+            self.buttons[text] = button
         layout.addLayout(buttons)
+        self.use_button = self.buttons["Use the selected child"]
+        self.use_button.setEnabled(False)
+        self.list.currentItemChanged.connect(
+            lambda current, _old: self.use_button.setEnabled(current is not None))
+        self.buttons["Cancel"].setDefault(True)
 
     def _use(self) -> None:
         item = self.list.currentItem()
