@@ -244,8 +244,7 @@ class Outcome:
                 lines.append(f"Act now: {flag.action}")
         chosen = (
             f"Outcome rule '{self.rule_id}' chose {self.route.label}, "
-            f"{self.urgency.label.lower()} (respond within {self.respond_within_hours} h): "
-            f"{self.because.strip()}"
+            f"{self.urgency.in_words(self.respond_within_hours)}. {self.because.strip()}"
         )
         lines.append(chosen)
         if self.rested_on:

@@ -68,7 +68,7 @@ ANSWERS = (
 RATIONALE = (
     "Flag raised — Recent self-harm (high), because Self-harm in the last month: yes.",
     "Act now: Contact the family within 24 hours.",
-    "Outcome rule 'self_harm' chose CAMHS, urgent (respond within 168 h): self-harm.",
+    "Outcome rule 'self_harm' chose CAMHS, urgent: seen within 24 hours. Self-harm.",
 )
 
 

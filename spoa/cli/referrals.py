@@ -198,8 +198,8 @@ def _print_referral(referral: Referral) -> None:
     print(f"Referral {referral.id}: {_state(referral)}")
     print(f"  session      {referral.session_id} (contact {referral.contact_id})")
     print(f"  to           {referral.service_id}")
-    print(f"  decision     {referral.route.label}, {referral.urgency.label.lower()} "
-          f"(respond within {referral.respond_within_hours} h)")
+    print(f"  decision     {referral.route.label}, "
+          f"{referral.urgency.in_words(referral.respond_within_hours)}")
     print(f"  contact by   {_when(referral.contact_by)}")
     print(f"  seen by      {_when(referral.seen_by)}")
     if referral.reason:
