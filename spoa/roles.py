@@ -45,18 +45,22 @@ MATRIX: dict[Role, frozenset[Permission]] = {
 
 
 class NotAllowed(PermissionError):
-    def __init__(self, role: Role, permission: Permission):
+    """A role refused. ``doing`` says what was attempted in the person's words, where the
+    permission that guards it is named for something else (a supervisor's permission to
+    approve referrals also guards where letters go)."""
+
+    def __init__(self, role: Role, permission: Permission, doing: str | None = None):
         self.role = role
         self.permission = permission
         article = "An" if role.value[:1] in "aeiou" else "A"
-        super().__init__(f"{article} {role.value} cannot {permission.value}. Ask a colleague whose role "
-                         "allows it.")
+        super().__init__(f"{article} {role.value} cannot {doing or permission.value}. Ask a colleague whose "
+                         "role allows it.")
 
 
 def allowed(role: Role, permission: Permission) -> bool:
     return permission in MATRIX[role]
 
 
-def require(role: Role, permission: Permission) -> None:
+def require(role: Role, permission: Permission, doing: str | None = None) -> None:
     if not allowed(role, permission):
-        raise NotAllowed(role, permission)
+        raise NotAllowed(role, permission, doing)

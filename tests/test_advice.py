@@ -88,7 +88,7 @@ def test_request_response_and_the_advice_letter(world, tmp_path):
 
     awaiting = [r.id for r in advice.list_requests(pat, awaiting=True)]
     assert request.id in awaiting
-    with pytest.raises(NotAllowed, match="A practitioner cannot approve"):
+    with pytest.raises(NotAllowed, match="A practitioner cannot record a specialist's advice"):
         advice.respond(pat, request.id, ADVICE)
     with pytest.raises(referrals.ReferralRefused, match="has no response yet"):
         archive.make_advice_letter(pat, request.id)

@@ -122,7 +122,7 @@ def test_referral_letter_and_outbox_commands(spoa, tmp_path, smtp_server, certif
         patch.setenv("SPOA_SMTP_PASSWORD", SMTP_PASSWORD)
         code, out, err = spoa("pat", *spoa_smtp)
         assert code == 2  # where letters are relayed is a supervisor's decision
-        assert "cannot approve or return referrals" in err
+        assert "A practitioner cannot change how letters are sent by secure email" in err
         code, out, err = spoa("sam", *spoa_smtp)
     assert code == 0, err
     emergency_file = contact_file(tmp_path, "emergency", EMERGENCY_ANSWERS)

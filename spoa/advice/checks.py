@@ -33,8 +33,9 @@ _FIELD_QUESTIONS = {"question": "specialist_question", "context": "background",
 _YES, _NO = ("yes", "y", "true"), ("no", "n", "false")
 
 
-def check_role(store: Store, permission: Permission, action: str, record_id: str = "") -> None:
-    check_allowed(store, permission, action, RECORD_TYPE, record_id)
+def check_role(store: Store, permission: Permission, action: str, record_id: str = "", *,
+               doing: str | None = None) -> None:
+    check_allowed(store, permission, action, RECORD_TYPE, record_id, doing=doing)
 
 
 def free_text(value: object, field_name: str, *, required: bool = False) -> str:

@@ -131,7 +131,8 @@ def respond(store: Store, request_id: str, text: str, *, reason: str = "") -> Ad
     """Record the specialist's advice (supervisors: see the module's docstring). Advice
     already recorded may be changed, with a reason and a history row (old -> new, who,
     when, why), until the advice letter has been made; after that it is as issued."""
-    check_role(store, Permission.APPROVE_REFERRALS, "update", request_id)
+    check_role(store, Permission.APPROVE_REFERRALS, "update", request_id,
+               doing="record a specialist's advice")
     advice = free_text(text, "response", required=True)
     db = store.db
     with records.transaction(db):

@@ -212,7 +212,8 @@ def configure_smtp(store: Store, settings: SmtpSettings, password: str | None = 
     """Set where letters sent by email are relayed (and its password, into the keyring).
     It decides which server carries children's letters, so only a supervisor may, and it
     is audited (``update`` of ``settings`` ``smtp``)."""
-    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "smtp")
+    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "smtp",
+                    doing="change how letters are sent by secure email")
     if settings.username and password:
         set_smtp_password(settings.username, password)
     path = settings.save(store.folder)
@@ -223,7 +224,8 @@ def configure_smtp(store: Store, settings: SmtpSettings, password: str | None = 
 def configure_outbox_folder(store: Store, folder: str) -> Path:
     """Set the folder letters are saved to when sent to a folder (e.g. a secure shared
     drive; empty: none). Supervisors only, audited, as for configure_smtp."""
-    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "outbox_folder")
+    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "outbox_folder",
+                    doing="change the folder letters are saved to")
     chosen = str(folder).strip()
     path = DeskSettings.load(store.folder).changed(outbox_folder=chosen).save(store.folder)
     store.audit("update", "settings", "outbox_folder")

@@ -166,9 +166,9 @@ class ServiceChoices:
 # -- role checks ---------------------------------------------------------------------------
 
 def check_allowed(store: Store, permission: Permission, action: str, record_type: str = "",
-                  record_id: str = "") -> None:
+                  record_id: str = "", *, doing: str | None = None) -> None:
     """The desk's rule (Store.authorise): locked stores refuse; refusals are audited."""
-    store.authorise(permission, action, record_type, record_id)
+    store.authorise(permission, action, record_type, record_id, doing=doing)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -33,6 +33,10 @@ class StoreError(Exception):
     """A problem opening or using the store, worded for the person at the desk."""
 
 
+class DamagedStore(StoreError):
+    """The database file is there but is not a store (empty, truncated)."""
+
+
 class NotEncrypted(StoreError):
     pass
 
@@ -106,6 +110,11 @@ def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_util
             "Restore it from a backup ('spoa restore'), or point the desk at the right folder.")
     if exists and create:
         raise StoreError(f"{path} already exists; refusing to create a new database over it.")
+    if exists and path.stat().st_size == 0:
+        raise DamagedStore(
+            f"The records database {path} is empty (0 bytes): it is damaged, and opening it would "
+            "write a new, empty store over it. Nothing was written. Restore it from a backup "
+            "('spoa restore').")
     if exists and is_plain_sqlite(path):
         raise NotEncrypted(
             f"{path} is an unencrypted SQLite file. The desk never opens or writes plaintext "
@@ -121,7 +130,10 @@ def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_util
         connection.execute("PRAGMA cipher_log_level = NONE")
         # The key must be the first statement that touches the database.
         connection.execute(f"PRAGMA key = \"x'{_hex_key(data_key)}'\"")
-        connection.execute("PRAGMA cipher_memory_security = ON")
+        # OFF, SQLCipher's default since 4.5: locking and wiping every allocation costs 2 to 9
+        # times plain SQLite and cannot protect what matters here, since the records live in
+        # Python objects anyway (docs/security.md).
+        connection.execute("PRAGMA cipher_memory_security = OFF")
         _check_cipher(connection)
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         for pragma in (

@@ -264,7 +264,8 @@ class Store:
         if db is None:
             failures = attempts.failed(name)
             left = FREE_ATTEMPTS - failures
-            hint = f" {left} attempts left before a delay." if 0 < left <= 3 else ""
+            hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
+                    if 0 < left <= 3 else "")
             if left <= 0:
                 hint = f" Wait {attempts.wait_seconds(name)} seconds before the next attempt."
             raise UnlockFailed("Unlock failed: the username or password is not right." + hint)
@@ -368,17 +369,18 @@ class Store:
     def is_open(self) -> bool:
         return self.db is not None
 
-    def require(self, permission: Permission) -> None:
-        require(self.user.role, permission)
+    def require(self, permission: Permission, doing: str | None = None) -> None:
+        require(self.user.role, permission, doing)
 
     def authorise(self, permission: Permission, action: str, record_type: str = "",
-                  record_id: str = "") -> None:
+                  record_id: str = "", *, doing: str | None = None) -> None:
         """The desk's rule for every operation: a locked store refuses; a role that may not
-        do this is refused, and the refusal is audited as 'denied'."""
+        do this is refused (``doing``: what was attempted, in words), and the refusal is
+        audited as 'denied'."""
         if not self.is_open:
             raise StoreError("The store is locked. Unlock it to carry on.")
         try:
-            self.require(permission)
+            self.require(permission, doing)
         except NotAllowed:
             self.audit(action, record_type, record_id, outcome="denied")
             raise
