@@ -3,12 +3,22 @@ it was found: a test that failed before its fix."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from spoa.letters import outbox
 from spoa.roles import NotAllowed
 from spoa.store.database import DATABASE_FILE, DamagedStore
-from spoa.store.store import Store, UnlockFailed
+from spoa.store.store import (
+    ATTEMPTS_FILE,
+    FREE_ATTEMPTS,
+    DeviceSecretMissing,
+    Store,
+    UnlockAttempts,
+    UnlockFailed,
+)
 from tests.conftest import ADMIN_PASSWORD
 
 
@@ -58,3 +68,68 @@ def test_memory_security_is_off_by_decision(new_store):
     admin, _ = new_store
     assert str(admin.db.execute("PRAGMA cipher_memory_security").fetchone()[0]) == "0"
     assert admin.db.execute("PRAGMA cipher_version").fetchone()[0].startswith("4.")
+
+
+def _attempt(folder: str, start_at: float, results) -> None:
+    import time as _time
+
+    from spoa.store.store import LockedOut as _LockedOut
+    from spoa.store.store import Store as _Store
+    from spoa.store.store import UnlockFailed as _UnlockFailed
+
+    _time.sleep(max(0.0, start_at - _time.time()))
+    try:
+        _Store.unlock(Path(folder), "admin", "not the password at all")
+        results.put("opened")
+    except _LockedOut:
+        results.put("locked out")
+    except _UnlockFailed:
+        results.put("wrong password")
+
+
+def test_simultaneous_wrong_passwords_cannot_all_slip_past_the_delay(tmp_path):
+    """12 processes at once: only the free attempts reach the password check."""
+    import multiprocessing
+    import time
+
+    from spoa.store.keys import MINIMUM_KDF
+
+    store_folder = tmp_path / "shared"  # not bound to a keyring: other processes open it too
+    admin, _ = Store.init(store_folder, admin_username="admin", admin_display_name="Admin",
+                          admin_password=ADMIN_PASSWORD, use_keyring=False, kdf=MINIMUM_KDF)
+    admin.lock()
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3
+    workers = [context.Process(target=_attempt, args=(str(store_folder), start_at, results))
+               for _ in range(12)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    seen = sorted(results.get(timeout=10) for _ in workers)
+    assert seen.count("wrong password") == FREE_ATTEMPTS
+    assert seen.count("locked out") == 12 - FREE_ATTEMPTS
+
+
+def test_made_up_usernames_do_not_grow_the_attempt_file_for_ever(new_store, store_folder):
+    admin, _ = new_store
+    admin.lock()
+    attempts = UnlockAttempts(store_folder)
+    for index in range(300):
+        attempts.begin(f"nobody{index}")
+        attempts.failed(f"nobody{index}")
+    kept = json.loads((store_folder / ATTEMPTS_FILE).read_text(encoding="utf-8"))
+    assert len(kept) == UnlockAttempts.MAX_NAMES
+    assert "nobody299" in kept  # the most recent are the ones kept
+    assert "nobody0" not in kept
+
+
+def test_an_attempt_that_fails_for_another_reason_is_not_counted(new_store, store_folder, memory_keyring):
+    admin, _ = new_store
+    admin.lock()
+    memory_keyring.secrets.clear()  # the keyring lost the device secret: not the password's fault
+    for _ in range(FREE_ATTEMPTS + 2):
+        with pytest.raises(DeviceSecretMissing):
+            Store.unlock(store_folder, "admin", ADMIN_PASSWORD)
+    assert UnlockAttempts(store_folder).wait_seconds("admin") == 0

@@ -53,7 +53,6 @@ from spoa.store.keys import (
 from spoa.store.keyslots import SLOT_FILE, SlotFile, SlotFileProblem, _fsync_folder, open_slot
 from spoa.store.store import (
     RECOVERY_USER,
-    LockedOut,
     Store,
     UnlockAttempts,
     UnlockFailed,
@@ -149,22 +148,28 @@ def _key_from_password(slots: SlotFile, folder: Path, made_folder: bool, usernam
         raise failed from None
     attempts = None if made_folder else UnlockAttempts(folder)
     if attempts is not None:
-        wait = attempts.wait_seconds(name)
-        if wait:
-            raise LockedOut(wait)
-    device = None
-    if slots.uses_keyring:
-        device = read_device_secret(slots.installation_id)
-        if device is None:
-            raise BackupProblem(
-                "This backup is bound to the computer it was made on, and this computer's keyring "
-                "does not hold that binding, so passwords cannot open it here. Restore it with the "
-                "recovery code instead (--recovery-code). Nothing was changed.")
-    for slot in slots.user_slots(name):
-        try:
-            return name, open_slot(slot, password, device)
-        except WrongSecret:
-            continue
+        attempts.begin(name)
+    try:
+        device = None
+        if slots.uses_keyring:
+            device = read_device_secret(slots.installation_id)
+            if device is None:
+                raise BackupProblem(
+                    "This backup is bound to the computer it was made on, and this computer's keyring "
+                    "does not hold that binding, so passwords cannot open it here. Restore it with the "
+                    "recovery code instead (--recovery-code). Nothing was changed.")
+        for slot in slots.user_slots(name):
+            try:
+                key = open_slot(slot, password, device)
+            except WrongSecret:
+                continue
+            if attempts is not None:
+                attempts.cancel(name)  # earlier failures stay, for the next unlock to audit
+            return name, key
+    except BaseException:
+        if attempts is not None:
+            attempts.cancel(name)
+        raise
     if attempts is not None:
         attempts.failed(name)
     raise failed
@@ -175,15 +180,20 @@ def _key_from_recovery_code(slots: SlotFile, folder: Path, made_folder: bool, co
         check_backend()  # the store will be bound to this computer: find out now, not after
     attempts = None if made_folder else UnlockAttempts(folder)
     if attempts is not None:
-        wait = attempts.wait_seconds(RECOVERY_USER)
-        if wait:
-            raise LockedOut(wait)
+        attempts.begin(RECOVERY_USER)
     normalised = normalise_recovery_code(code)
     for slot in slots.recovery_slots():
         try:
-            return open_slot(slot, normalised, None)
+            key = open_slot(slot, normalised, None)
         except WrongSecret:
             continue
+        except BaseException:
+            if attempts is not None:
+                attempts.cancel(RECOVERY_USER)
+            raise
+        if attempts is not None:
+            attempts.cancel(RECOVERY_USER)
+        return key
     if attempts is not None:
         attempts.failed(RECOVERY_USER)
     raise UnlockFailed("The recovery code does not open this backup. Check it and try again. "

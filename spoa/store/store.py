@@ -12,12 +12,14 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlcipher3
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
 from sqlite_utils import Database
 
 from spoa.roles import NotAllowed, Permission, Role, require
@@ -127,47 +129,111 @@ def check_password(password: str, username: str = "") -> None:
 
 class UnlockAttempts:
     """Failed unlocks per username, kept outside the database (which cannot be opened
-    when the password is wrong). Not secret: it only slows down guessing."""
+    when the password is wrong). Not secret: it only slows down guessing.
+
+    An attempt is counted before its secret is checked (``begin``), under a file lock, so
+    that simultaneous attempts cannot all slip past the delay; it is settled as a failure
+    (``failed``), forgiven when the problem was not the secret (``cancel``), or cleared with
+    every earlier failure (``succeeded``). An attempt whose process died is forgotten after
+    PENDING_SECONDS. The file keeps at most MAX_NAMES usernames (the most recent)."""
+
+    PENDING_SECONDS = 120
+    MAX_NAMES = 100
 
     def __init__(self, folder: Path):
         self.path = folder / ATTEMPTS_FILE
+        self._lock = FileLock(str(folder / (ATTEMPTS_FILE + ".lock")), timeout=30)
 
     def _read(self) -> dict:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        return data if isinstance(data, dict) else {}
 
     def _write(self, data: dict) -> None:
+        if len(data) > self.MAX_NAMES:  # 300 made-up usernames must not grow it for ever
+            newest = sorted(data, key=lambda name: _latest(data[name]), reverse=True)[:self.MAX_NAMES]
+            data = {name: data[name] for name in newest}
         # Best effort: a folder that cannot be written is reported by the database itself.
         with contextlib.suppress(OSError):
             write_atomically(self.path, json.dumps(data).encode("utf-8"))
 
-    def wait_seconds(self, username: str, now: float | None = None) -> int:
-        entry = self._read().get(username)
-        if not entry or entry["failures"] < FREE_ATTEMPTS:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        try:
+            with self._lock:
+                data = self._read()
+                yield data
+                self._write(data)
+        except FileLockTimeout:
+            raise StoreError("Another sign-in on this store is taking too long; try again in a "
+                             "moment.") from None
+
+    def _entry(self, data: dict, username: str, now: float) -> dict:
+        entry = data.setdefault(username, {"failures": 0, "last": 0, "times": [], "pending": []})
+        entry["pending"] = [t for t in entry.get("pending", []) if now - t < self.PENDING_SECONDS]
+        return entry
+
+    @staticmethod
+    def _wait(entry: dict | None, now: float) -> int:
+        if not entry:
             return 0
-        delay = min(LONGEST_DELAY_SECONDS,
-                    FIRST_DELAY_SECONDS * 2 ** (entry["failures"] - FREE_ATTEMPTS))
-        remaining = entry["last"] + delay - (now if now is not None else time.time())
-        return max(0, int(remaining + 0.999))
+        counted = entry.get("failures", 0) + len(entry.get("pending", []))
+        if counted < FREE_ATTEMPTS:
+            return 0
+        delay = min(LONGEST_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (counted - FREE_ATTEMPTS))
+        return max(0, int(_latest(entry) + delay - now + 0.999))
+
+    def wait_seconds(self, username: str, now: float | None = None) -> int:
+        now = now if now is not None else time.time()
+        entry = self._read().get(username)
+        if entry:
+            entry = {**entry, "pending": [t for t in entry.get("pending", [])
+                                          if now - t < self.PENDING_SECONDS]}
+        return self._wait(entry, now)
+
+    def begin(self, username: str) -> None:
+        """Count an attempt before its secret is checked; LockedOut if it must wait."""
+        now = time.time()
+        with self._locked() as data:
+            entry = self._entry(data, username, now)
+            wait = self._wait(entry, now)
+            if not wait:
+                entry["pending"].append(now)
+        if wait:
+            raise LockedOut(wait)
 
     def failed(self, username: str) -> int:
-        data = self._read()
-        entry = data.setdefault(username, {"failures": 0, "last": 0, "times": []})
-        entry["failures"] += 1
-        entry["last"] = time.time()
-        entry["times"] = ([*entry.get("times", []), _now()])[-50:]
-        self._write(data)
-        return entry["failures"]
+        """The attempt's secret was wrong: the number of failures now."""
+        now = time.time()
+        with self._locked() as data:
+            entry = self._entry(data, username, now)
+            if entry["pending"]:
+                entry["pending"].pop(0)
+            entry["failures"] += 1
+            entry["last"] = now
+            entry["times"] = ([*entry.get("times", []), _now()])[-50:]
+            return entry["failures"]
+
+    def cancel(self, username: str) -> None:
+        """The attempt failed for another reason (no keyring, a damaged file): not counted."""
+        with self._locked() as data:
+            entry = data.get(username)
+            if entry and entry.get("pending"):
+                entry["pending"].pop(0)
+                if not entry["pending"] and not entry.get("failures"):
+                    del data[username]
 
     def succeeded(self, username: str) -> list[str]:
         """Forget the failures; return their times so they can go into the audit trail."""
-        data = self._read()
-        entry = data.pop(username, None)
-        if entry is not None:
-            self._write(data)
+        with self._locked() as data:
+            entry = data.pop(username, None)
         return entry.get("times", []) if entry else []
+
+
+def _latest(entry: dict) -> float:
+    return max([entry.get("last", 0), *entry.get("pending", [])])
 
 
 class Store:
@@ -254,13 +320,15 @@ class Store:
         except StoreError:
             raise UnlockFailed("Unlock failed: the username or password is not right.") from None
         attempts = UnlockAttempts(folder)
-        wait = attempts.wait_seconds(name)
-        if wait:
-            raise LockedOut(wait)
-        device = cls._device_secret_for(slots)
-        database = folder / DATABASE_FILE
-        db, data_key = _open_with_first(database, slots.user_slots(name),
-                                        lambda slot: open_slot(slot, password, device))
+        attempts.begin(name)
+        try:
+            device = cls._device_secret_for(slots)
+            database = folder / DATABASE_FILE
+            db, data_key = _open_with_first(database, slots.user_slots(name),
+                                            lambda slot: open_slot(slot, password, device))
+        except BaseException:
+            attempts.cancel(name)
+            raise
         if db is None:
             failures = attempts.failed(name)
             left = FREE_ATTEMPTS - failures
@@ -296,12 +364,14 @@ class Store:
         slots = SlotFile.load(folder)
         code = normalise_recovery_code(recovery_code)
         attempts = UnlockAttempts(folder)
-        wait = attempts.wait_seconds(RECOVERY_USER)
-        if wait:
-            raise LockedOut(wait)
+        attempts.begin(RECOVERY_USER)
         database = folder / DATABASE_FILE
-        db, data_key = _open_with_first(database, slots.recovery_slots(),
-                                        lambda slot: open_slot(slot, code, None))
+        try:
+            db, data_key = _open_with_first(database, slots.recovery_slots(),
+                                            lambda slot: open_slot(slot, code, None))
+        except BaseException:
+            attempts.cancel(RECOVERY_USER)
+            raise
         if db is None:
             attempts.failed(RECOVERY_USER)
             raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
