@@ -435,3 +435,50 @@ def test_backup_and_restore_from_the_command_line(archived, store_folder, tmp_pa
     wrong, _, err = run(monkeypatch, capsys, "restore", str(archive), *folder, password="wrong password!")
     assert wrong == 2
     assert "Unlock failed" in err
+
+
+def test_restore_leaves_the_folder_and_files_owner_only(archived, store_folder):
+    """A folder that was 0755 and a slot file written by the restore: as 'spoa init' makes them."""
+    archive, _ = archived
+    store_folder.chmod(0o755)
+    restore(archive, store_folder, username="admin", password=ADMIN_PASSWORD)
+    assert stat.S_IMODE(store_folder.stat().st_mode) == 0o700
+    for path in store_folder.iterdir():
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+def _edit_every_entry(data: bytes, local_offset: int, central_offset: int, value: int, *,
+                      bits: bool = False) -> bytes:
+    """Set a 2-byte field of every local and central header (or OR in bits) in a zip file."""
+    raw = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", local_offset), (b"PK\x01\x02", central_offset)):
+        start = raw.find(signature)
+        while start != -1:
+            field = start + offset
+            old = int.from_bytes(raw[field:field + 2], "little")
+            raw[field:field + 2] = ((old | value) if bits else value).to_bytes(2, "little")
+            start = raw.find(signature, start + 4)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(("local", "central", "value", "bits"), [
+    (8, 10, 99, False),  # a compression method zipfile does not know
+    (6, 8, 0x1, True),  # the "encrypted" flag
+    (4, 6, 99, False),  # a version needed to extract beyond what zipfile reads
+], ids=["compression method", "encrypted flag", "version needed"])
+def test_edited_zip_metadata_is_not_a_valid_backup_not_a_traceback(archived, store_folder, tmp_path, capsys,
+                                                                    monkeypatch, local, central, value, bits):
+    archive, _ = archived
+    bad = tmp_path / "edited.spoa-backup"
+    bad.write_bytes(_edit_every_entry(archive.read_bytes(), local, central, value, bits=bits))
+    before = live_files(store_folder)
+    with pytest.raises(ArchiveDamaged, match="Nothing was changed"):
+        restore(bad, store_folder, username="admin", password=ADMIN_PASSWORD)
+    assert live_files(store_folder) == before
+    monkeypatch.setenv("SPOA_PASSWORD", ADMIN_PASSWORD)
+    code = main(["restore", str(bad), "--data-dir", str(store_folder), "--user", "admin"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "Nothing was changed" in err

@@ -97,7 +97,7 @@ def _copy_database(store: Store, data_key: bytes, staged: Path, created: datetim
     # Owner-only from the first byte; an empty file is an empty database to SQLite, and
     # its -wal and -shm inherit these permissions.
     os.close(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    target = connect(staged, data_key)
+    target = connect(staged, data_key, empty_ok=True)
     try:
         # One step: a consistent snapshot; writers on other connections carry on (WAL).
         store.db.conn.backup(target.conn)

@@ -29,6 +29,7 @@ import json
 import os
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,6 +203,13 @@ class BackupArchive:
     slot_bytes: bytes
 
 
+# What zipfile raises for an archive it cannot read: a damaged one, or one whose entries
+# claim a compression method, an encryption flag or a version it does not handle (edited
+# metadata): each is "not a valid backup", never a traceback.
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError,
+               RuntimeError, zlib.error)
+
+
 def damaged(path: Path, what: str) -> ArchiveDamaged:
     return ArchiveDamaged(f"The backup {path} {what}. Nothing was changed; use another copy of "
                           "the backup.")
@@ -227,7 +235,7 @@ def read_archive(path: Path) -> BackupArchive:
                 small[name] = archive.read(name)  # checks the entry's CRC
     except ArchiveDamaged:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+    except _UNREADABLE:
         raise damaged(path, "is damaged or is not a desk backup (not a readable archive)") from None
     except OSError as exc:
         raise BackupProblem(f"The backup {path} could not be read ({exc.strerror or exc}).") from None
@@ -265,7 +273,7 @@ def extract_database(archive: BackupArchive, target: Path) -> None:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-    except (zipfile.BadZipFile, EOFError):
+    except _UNREADABLE:
         raise damaged(archive.path, "has a damaged database copy (its checksum does not match)") from None
     if digest.hexdigest() != archive.manifest["database"]["sha256"]:
         raise damaged(archive.path, "has a database copy that does not match its manifest")

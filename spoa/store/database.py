@@ -98,10 +98,13 @@ def _hex_key(data_key: bytes) -> str:
     return data_key.hex()
 
 
-def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_utils.Database:
+def connect(path: Path, data_key: bytes, *, create: bool = False,
+            empty_ok: bool = False) -> sqlite_utils.Database:
     """An open, keyed, checked connection wrapped in sqlite-utils.
 
-    Raises DatabaseMissing, NotEncrypted or WrongKey with a message for people.
+    Raises DatabaseMissing, NotEncrypted, DamagedStore or WrongKey with a message for
+    people. An existing empty file is a damaged store, unless ``empty_ok``: a file the
+    caller has just made empty on purpose (owner-only from its first byte) to copy into.
     """
     exists = path.is_file()
     if not exists and not create:
@@ -110,7 +113,7 @@ def connect(path: Path, data_key: bytes, *, create: bool = False) -> sqlite_util
             "Restore it from a backup ('spoa restore'), or point the desk at the right folder.")
     if exists and create:
         raise StoreError(f"{path} already exists; refusing to create a new database over it.")
-    if exists and path.stat().st_size == 0:
+    if exists and not empty_ok and path.stat().st_size == 0:
         raise DamagedStore(
             f"The records database {path} is empty (0 bytes): it is damaged, and opening it would "
             "write a new, empty store over it. Nothing was written. Restore it from a backup "

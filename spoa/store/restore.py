@@ -93,6 +93,7 @@ def restore(archive_path: Path, folder: Path, *, username: str | None = None,
                                 "permissions of the folder.") from None
         raise
     shutil.rmtree(staging, ignore_errors=True)
+    _owner_only(folder, kept)
     if password is not None:
         store = Store.unlock(folder, name, password)
     else:
@@ -108,7 +109,9 @@ def _restore_verified(archive: BackupArchive, folder: Path, staging: Path, new_f
                       username: str | None, password: str | None,
                       recovery_code: str | None) -> tuple[str, list[Path], bool]:
     """Stage and verify the archive's files in ``staging``, then swap them in."""
-    (staging / SLOT_FILE).write_bytes(archive.slot_bytes)
+    handle = os.open(staging / SLOT_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(handle, "wb") as out:
+        out.write(archive.slot_bytes)
     try:
         slots = SlotFile.load(staging)
         if not all(_plausible_kdf(slot.kdf) for slot in slots.slots):
@@ -129,6 +132,17 @@ def _restore_verified(archive: BackupArchive, folder: Path, staging: Path, new_f
     _verify_copy(archive, staging / DATABASE_FILE, data_key, name)
     kept, checkpointed = _replace_live(folder, staging, data_key, username, password, recovery_code)
     return name, kept, checkpointed
+
+
+def _owner_only(folder: Path, kept: list[Path]) -> None:
+    """As 'spoa init' leaves them: the folder 0700, the store's files and the copies kept
+    from before the restore 0600, whatever the folder was before."""
+    if os.name != "posix":
+        return
+    os.chmod(folder, 0o700)
+    for path in (folder / DATABASE_FILE, folder / SLOT_FILE, *kept):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path, 0o600)
 
 
 def _plausible_kdf(params: KdfParams) -> bool:

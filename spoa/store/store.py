@@ -8,8 +8,11 @@ device secret from the OS keyring) or the recovery code.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import stat
+import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -142,7 +145,8 @@ class UnlockAttempts:
 
     def __init__(self, folder: Path):
         self.path = folder / ATTEMPTS_FILE
-        self._lock = FileLock(str(folder / (ATTEMPTS_FILE + ".lock")), timeout=30)
+        lock = _lock_path(folder)
+        self._lock = FileLock(str(lock), timeout=30) if lock is not None else contextlib.nullcontext()
 
     def _read(self) -> dict:
         try:
@@ -157,7 +161,10 @@ class UnlockAttempts:
             data = {name: data[name] for name in newest}
         # Best effort: a folder that cannot be written is reported by the database itself.
         with contextlib.suppress(OSError):
-            write_atomically(self.path, json.dumps(data).encode("utf-8"))
+            if data:
+                write_atomically(self.path, json.dumps(data).encode("utf-8"))
+            else:  # nothing to remember: no file (an attempt cancelled leaves the folder as it was)
+                self.path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict]:
@@ -230,6 +237,23 @@ class UnlockAttempts:
         with self._locked() as data:
             entry = data.pop(username, None)
         return entry.get("times", []) if entry else []
+
+
+def _lock_path(folder: Path) -> Path | None:
+    """Where sign-ins to the store in ``folder`` take turns: an empty file in a folder of
+    this OS user's own (never in the store's folder, which may be read-only, and whose files
+    are the store's). None if that folder cannot be made or is not safely ours: the counter
+    then works as before, without taking turns."""
+    place = Path(tempfile.gettempdir()) / f"spoa-desk-locks-{getattr(os, 'getuid', lambda: 'user')()}"
+    try:
+        place.mkdir(mode=0o700, exist_ok=True)
+        info = place.lstat()
+        if stat.S_ISLNK(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            return None
+    except OSError:
+        return None
+    name = hashlib.sha256(str(Path(folder).resolve()).encode("utf-8")).hexdigest()[:32]
+    return place / f"{name}.lock"
 
 
 def _latest(entry: dict) -> float:
