@@ -226,6 +226,7 @@ def test_the_emergency_path_is_the_fastest_path(qtbot, desk_as, tmp_path, monkey
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(pdf).pages)
     assert "before every question was asked" in text
     assert "What are the main difficulties the caller is worried about?" in text  # named, not yet asked
+    assert "Provisional" not in text  # decided: no longer provisional
 
     # The rest can still be answered; what was answered before the decision cannot change.
     widgets = live.questions.widgets

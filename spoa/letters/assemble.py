@@ -208,7 +208,12 @@ def rationale_of(session: TriageRecord) -> tuple[str, ...]:
     if session.outcome is None:
         reason = session.override_reason or "not recorded"
         return (f"The rule module made no recommendation; the practitioner decided ({reason}).",)
-    return tuple(session.outcome.get("rationale", []))
+    lines = tuple(session.outcome.get("rationale", []))
+    if session.decision is not None:
+        # Decided: the recommendation is no longer provisional; a call decided before it was
+        # complete says so in its own paragraph, with the questions not yet asked.
+        lines = tuple(line for line in lines if not line.startswith("Provisional:"))
+    return lines
 
 
 def _display_name(db: Database, username: str) -> str:
