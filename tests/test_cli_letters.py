@@ -96,7 +96,7 @@ def test_every_letter_kind_from_the_command_line(spoa, tmp_path):
     answer.write_text(ADVICE + "\n", encoding="utf-8")
     code, _, err = spoa("pat", "advice", "respond", request, "--text-file", answer)
     assert code == 2
-    assert "A practitioner cannot approve" in err
+    assert "A practitioner cannot record a specialist's advice" in err
     code, out, err = spoa("sam", "advice", "respond", request, "--text-file", answer)
     assert code == 0, err
     assert spoa("pat", "advice", "list", "--awaiting")[1] == "no advice requests awaiting a response\n"

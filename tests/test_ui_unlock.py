@@ -63,7 +63,7 @@ def test_wrong_password_is_said_plainly_and_nothing_else_changes(qtbot, window):
 def test_repeated_failures_show_a_countdown_and_block_the_button(qtbot, window):
     for number in range(1, 5):
         attempt(qtbot, window, "ghost", f"guess {number}")
-    assert "1 attempts left before a delay" in window.message.text()
+    assert "1 attempt left before a delay" in window.message.text()
     attempt(qtbot, window, "ghost", "guess 5")
     assert window.waiting
     assert not window.unlock_button.isEnabled()
