@@ -30,6 +30,7 @@ import pytest
 import sqlcipher3
 
 from spoa.roles import Role
+from spoa.store.attempts import ATTEMPTS_FILE, FIRST_DELAY_SECONDS, FREE_ATTEMPTS, LockedOut
 from spoa.store.database import (
     DATABASE_FILE,
     DatabaseDamaged,
@@ -43,12 +44,8 @@ from spoa.store.database import (
 from spoa.store.keys import MINIMUM_KDF, key_id
 from spoa.store.keyslots import SLOT_FILE, SlotFile, SlotFileProblem
 from spoa.store.store import (
-    ATTEMPTS_FILE,
-    FIRST_DELAY_SECONDS,
-    FREE_ATTEMPTS,
     RECOVERY_USER,
     DeviceSecretMissing,
-    LockedOut,
     Store,
     UnlockFailed,
 )

@@ -10,13 +10,11 @@ import pytest
 
 from spoa.letters import outbox
 from spoa.roles import NotAllowed
+from spoa.store.attempts import ATTEMPTS_FILE, FREE_ATTEMPTS, UnlockAttempts
 from spoa.store.database import DATABASE_FILE, DamagedStore
 from spoa.store.store import (
-    ATTEMPTS_FILE,
-    FREE_ATTEMPTS,
     DeviceSecretMissing,
     Store,
-    UnlockAttempts,
     UnlockFailed,
 )
 from tests.conftest import ADMIN_PASSWORD
@@ -73,7 +71,7 @@ def test_memory_security_is_off_by_decision(new_store):
 def _attempt(folder: str, start_at: float, results) -> None:
     import time as _time
 
-    from spoa.store.store import LockedOut as _LockedOut
+    from spoa.store.attempts import LockedOut as _LockedOut
     from spoa.store.store import Store as _Store
     from spoa.store.store import UnlockFailed as _UnlockFailed
 

@@ -27,15 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spoa.store.attempts import LockedOut, UnlockAttempts
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
 from spoa.store.keyslots import SlotFileProblem
 from spoa.store.store import (
-    LockedOut,
     NoKeyringToBind,
     PasswordRejected,
     Store,
-    UnlockAttempts,
     UnlockFailed,
     check_password,
     normalise_username,

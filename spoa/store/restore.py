@@ -23,6 +23,7 @@ import sqlcipher3
 
 from spoa.roles import NotAllowed, Permission, Role, require
 from spoa.store import schema
+from spoa.store.attempts import UnlockAttempts
 from spoa.store.backup_archive import (
     BEFORE_RESTORE,
     IN_USE_WAIT_MS,
@@ -54,7 +55,6 @@ from spoa.store.keyslots import SLOT_FILE, SlotFile, SlotFileProblem, _fsync_fol
 from spoa.store.store import (
     RECOVERY_USER,
     Store,
-    UnlockAttempts,
     UnlockFailed,
     normalise_username,
 )

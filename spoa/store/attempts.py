@@ -1,0 +1,174 @@
+"""Failed sign-ins per username, and the delay they earn.
+
+Kept outside the database (which cannot be opened when the password is wrong); not secret,
+it only slows down guessing. Each attempt is counted before its secret is checked, one
+process at a time, so that simultaneous attempts cannot all slip past the delay."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock
+from filelock import Timeout as FileLockTimeout
+
+from spoa.store.database import StoreError
+from spoa.store.keyslots import write_atomically
+
+ATTEMPTS_FILE = "unlock-attempts.json"
+FREE_ATTEMPTS = 5
+FIRST_DELAY_SECONDS = 30
+LONGEST_DELAY_SECONDS = 15 * 60
+
+
+class LockedOut(StoreError):
+    def __init__(self, wait_seconds: int):
+        self.wait_seconds = wait_seconds
+        super().__init__(
+            f"Too many failed attempts. Wait {wait_seconds} seconds before trying again, or ask "
+            "an administrator to reset the password.")
+
+
+class UnlockAttempts:
+    """Failed unlocks per username, kept outside the database (which cannot be opened
+    when the password is wrong). Not secret: it only slows down guessing.
+
+    An attempt is counted before its secret is checked (``begin``), under a file lock, so
+    that simultaneous attempts cannot all slip past the delay; it is settled as a failure
+    (``failed``), forgiven when the problem was not the secret (``cancel``), or cleared with
+    every earlier failure (``succeeded``). An attempt whose process died is forgotten after
+    PENDING_SECONDS. The file keeps at most MAX_NAMES usernames (the most recent)."""
+
+    PENDING_SECONDS = 120
+    MAX_NAMES = 100
+
+    def __init__(self, folder: Path):
+        self.path = folder / ATTEMPTS_FILE
+        lock = _lock_path(folder)
+        self._lock = FileLock(str(lock), timeout=30) if lock is not None else contextlib.nullcontext()
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _write(self, data: dict) -> None:
+        if len(data) > self.MAX_NAMES:  # 300 made-up usernames must not grow it for ever
+            newest = sorted(data, key=lambda name: _latest(data[name]), reverse=True)[:self.MAX_NAMES]
+            data = {name: data[name] for name in newest}
+        # Best effort: a folder that cannot be written is reported by the database itself.
+        with contextlib.suppress(OSError):
+            if data:
+                write_atomically(self.path, json.dumps(data).encode("utf-8"))
+            else:  # nothing to remember: no file (an attempt cancelled leaves the folder as it was)
+                self.path.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        try:
+            with self._lock:
+                data = self._read()
+                yield data
+                self._write(data)
+        except FileLockTimeout:
+            raise StoreError("Another sign-in on this store is taking too long; try again in a "
+                             "moment.") from None
+
+    def _entry(self, data: dict, username: str, now: float) -> dict:
+        entry = data.setdefault(username, {"failures": 0, "last": 0, "times": [], "pending": []})
+        entry["pending"] = [t for t in entry.get("pending", []) if now - t < self.PENDING_SECONDS]
+        return entry
+
+    @staticmethod
+    def _wait(entry: dict | None, now: float) -> int:
+        if not entry:
+            return 0
+        counted = entry.get("failures", 0) + len(entry.get("pending", []))
+        if counted < FREE_ATTEMPTS:
+            return 0
+        delay = min(LONGEST_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (counted - FREE_ATTEMPTS))
+        return max(0, int(_latest(entry) + delay - now + 0.999))
+
+    def wait_seconds(self, username: str, now: float | None = None) -> int:
+        now = now if now is not None else time.time()
+        entry = self._read().get(username)
+        if entry:
+            entry = {**entry, "pending": [t for t in entry.get("pending", [])
+                                          if now - t < self.PENDING_SECONDS]}
+        return self._wait(entry, now)
+
+    def begin(self, username: str) -> None:
+        """Count an attempt before its secret is checked; LockedOut if it must wait."""
+        now = time.time()
+        with self._locked() as data:
+            entry = self._entry(data, username, now)
+            wait = self._wait(entry, now)
+            if not wait:
+                entry["pending"].append(now)
+        if wait:
+            raise LockedOut(wait)
+
+    def failed(self, username: str) -> int:
+        """The attempt's secret was wrong: the number of failures now."""
+        now = time.time()
+        with self._locked() as data:
+            entry = self._entry(data, username, now)
+            if entry["pending"]:
+                entry["pending"].pop(0)
+            entry["failures"] += 1
+            entry["last"] = now
+            entry["times"] = ([*entry.get("times", []), _now()])[-50:]
+            return entry["failures"]
+
+    def cancel(self, username: str) -> None:
+        """The attempt failed for another reason (no keyring, a damaged file): not counted."""
+        with self._locked() as data:
+            entry = data.get(username)
+            if entry and entry.get("pending"):
+                entry["pending"].pop(0)
+                if not entry["pending"] and not entry.get("failures"):
+                    del data[username]
+
+    def succeeded(self, username: str) -> list[str]:
+        """Forget the failures; return their times so they can go into the audit trail."""
+        with self._locked() as data:
+            entry = data.pop(username, None)
+        return entry.get("times", []) if entry else []
+
+
+def _lock_path(folder: Path) -> Path | None:
+    """Where sign-ins to the store in ``folder`` take turns: an empty file in a folder of
+    this OS user's own (never in the store's folder, which may be read-only, and whose files
+    are the store's). None if that folder cannot be made or is not safely ours: the counter
+    then works as before, without taking turns."""
+    place = Path(tempfile.gettempdir()) / f"spoa-desk-locks-{getattr(os, 'getuid', lambda: 'user')()}"
+    try:
+        place.mkdir(mode=0o700, exist_ok=True)
+        info = place.lstat()
+        if stat.S_ISLNK(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            return None
+    except OSError:
+        return None
+    name = hashlib.sha256(str(Path(folder).resolve()).encode("utf-8")).hexdigest()[:32]
+    return place / f"{name}.lock"
+
+
+def _latest(entry: dict) -> float:
+    return max([entry.get("last", 0), *entry.get("pending", [])])
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+__all__ = ["ATTEMPTS_FILE", "FREE_ATTEMPTS", "LockedOut", "UnlockAttempts"]
