@@ -167,8 +167,35 @@ def _latest(entry: dict) -> float:
     return max([entry.get("last", 0), *entry.get("pending", [])])
 
 
+class Attempt:
+    """One sign-in attempt being checked (see ``counted_attempt``)."""
+
+    def __init__(self, counter: UnlockAttempts | None, username: str):
+        self.counter, self.username, self.settled = counter, username, False
+
+    def failed(self) -> int:
+        """The secret was wrong: the number of failures now (0 where nothing is counted)."""
+        self.settled = True
+        return self.counter.failed(self.username) if self.counter is not None else 0
+
+
+@contextlib.contextmanager
+def counted_attempt(counter: UnlockAttempts | None, username: str) -> Iterator[Attempt]:
+    """Count an attempt while its secret is checked: LockedOut if it must wait first; on
+    leaving, an attempt not marked ``failed`` (right, or failing for another reason) is not
+    counted. With no counter (a folder made by this restore), nothing is counted."""
+    if counter is not None:
+        counter.begin(username)
+    attempt = Attempt(counter, username)
+    try:
+        yield attempt
+    finally:
+        if counter is not None and not attempt.settled:
+            counter.cancel(username)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["ATTEMPTS_FILE", "FREE_ATTEMPTS", "LockedOut", "UnlockAttempts"]
+__all__ = ["ATTEMPTS_FILE", "FREE_ATTEMPTS", "Attempt", "LockedOut", "UnlockAttempts", "counted_attempt"]

@@ -23,7 +23,7 @@ import sqlcipher3
 
 from spoa.roles import NotAllowed, Permission, Role, require
 from spoa.store import schema
-from spoa.store.attempts import UnlockAttempts
+from spoa.store.attempts import UnlockAttempts, counted_attempt
 from spoa.store.backup_archive import (
     BEFORE_RESTORE,
     IN_USE_WAIT_MS,
@@ -160,10 +160,8 @@ def _key_from_password(slots: SlotFile, folder: Path, made_folder: bool, usernam
         name = normalise_username(username)
     except StoreError:
         raise failed from None
-    attempts = None if made_folder else UnlockAttempts(folder)
-    if attempts is not None:
-        attempts.begin(name)
-    try:
+    counter = None if made_folder else UnlockAttempts(folder)
+    with counted_attempt(counter, name) as attempt:
         device = None
         if slots.uses_keyring:
             device = read_device_secret(slots.installation_id)
@@ -174,42 +172,26 @@ def _key_from_password(slots: SlotFile, folder: Path, made_folder: bool, usernam
                     "recovery code instead (--recovery-code). Nothing was changed.")
         for slot in slots.user_slots(name):
             try:
-                key = open_slot(slot, password, device)
+                # Right: earlier failures stay, for the next unlock to audit.
+                return name, open_slot(slot, password, device)
             except WrongSecret:
                 continue
-            if attempts is not None:
-                attempts.cancel(name)  # earlier failures stay, for the next unlock to audit
-            return name, key
-    except BaseException:
-        if attempts is not None:
-            attempts.cancel(name)
-        raise
-    if attempts is not None:
-        attempts.failed(name)
+        attempt.failed()
     raise failed
 
 
 def _key_from_recovery_code(slots: SlotFile, folder: Path, made_folder: bool, code: str) -> bytes:
     if slots.uses_keyring:
         check_backend()  # the store will be bound to this computer: find out now, not after
-    attempts = None if made_folder else UnlockAttempts(folder)
-    if attempts is not None:
-        attempts.begin(RECOVERY_USER)
-    normalised = normalise_recovery_code(code)
-    for slot in slots.recovery_slots():
-        try:
-            key = open_slot(slot, normalised, None)
-        except WrongSecret:
-            continue
-        except BaseException:
-            if attempts is not None:
-                attempts.cancel(RECOVERY_USER)
-            raise
-        if attempts is not None:
-            attempts.cancel(RECOVERY_USER)
-        return key
-    if attempts is not None:
-        attempts.failed(RECOVERY_USER)
+    counter = None if made_folder else UnlockAttempts(folder)
+    with counted_attempt(counter, RECOVERY_USER) as attempt:
+        normalised = normalise_recovery_code(code)
+        for slot in slots.recovery_slots():
+            try:
+                return open_slot(slot, normalised, None)
+            except WrongSecret:
+                continue
+        attempt.failed()
     raise UnlockFailed("The recovery code does not open this backup. Check it and try again. "
                        "Nothing was changed.")
 

@@ -20,10 +20,7 @@ from sqlite_utils import Database
 
 from spoa.roles import NotAllowed, Permission, Role, require
 from spoa.store import audit, schema
-from spoa.store.attempts import (
-    FREE_ATTEMPTS,
-    UnlockAttempts,
-)
+from spoa.store.attempts import FREE_ATTEMPTS, UnlockAttempts, counted_attempt
 from spoa.store.database import (
     BUSY_TIMEOUT_MS,
     DATABASE_FILE,
@@ -198,23 +195,18 @@ class Store:
         except StoreError:
             raise UnlockFailed("Unlock failed: the username or password is not right.") from None
         attempts = UnlockAttempts(folder)
-        attempts.begin(name)
-        try:
+        database = folder / DATABASE_FILE
+        with counted_attempt(attempts, name) as attempt:
             device = cls._device_secret_for(slots)
-            database = folder / DATABASE_FILE
             db, data_key = _open_with_first(database, slots.user_slots(name),
                                             lambda slot: open_slot(slot, password, device))
-        except BaseException:
-            attempts.cancel(name)
-            raise
-        if db is None:
-            failures = attempts.failed(name)
-            left = FREE_ATTEMPTS - failures
-            hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
-                    if 0 < left <= 3 else "")
-            if left <= 0:
-                hint = f" Wait {attempts.wait_seconds(name)} seconds before the next attempt."
-            raise UnlockFailed("Unlock failed: the username or password is not right." + hint)
+            if db is None:
+                left = FREE_ATTEMPTS - attempt.failed()
+                hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
+                        if 0 < left <= 3 else "")
+                if left <= 0:
+                    hint = f" Wait {attempts.wait_seconds(name)} seconds before the next attempt."
+                raise UnlockFailed("Unlock failed: the username or password is not right." + hint)
         with _closed_on_failure(db, database):
             schema.apply(db)
             row = db.execute("SELECT username, display_name, role, active, must_change_password "
@@ -242,17 +234,13 @@ class Store:
         slots = SlotFile.load(folder)
         code = normalise_recovery_code(recovery_code)
         attempts = UnlockAttempts(folder)
-        attempts.begin(RECOVERY_USER)
         database = folder / DATABASE_FILE
-        try:
+        with counted_attempt(attempts, RECOVERY_USER) as attempt:
             db, data_key = _open_with_first(database, slots.recovery_slots(),
                                             lambda slot: open_slot(slot, code, None))
-        except BaseException:
-            attempts.cancel(RECOVERY_USER)
-            raise
-        if db is None:
-            attempts.failed(RECOVERY_USER)
-            raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
+            if db is None:
+                attempt.failed()
+                raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
         attempts.succeeded(RECOVERY_USER)
         user = User(RECOVERY_USER, "Recovery", Role.ADMIN)
         device, no_keyring = None, None
