@@ -213,7 +213,7 @@ TAMPERING = {
     "manifest row count edited": "rows",
     "manifest removed": lambda n, d: None if n == "manifest.json" else d,
     "slot file removed": lambda n, d: None if n == SLOT_FILE else d,
-    "slot file edited": lambda n, d: d.replace(b'"format": 1', b'"format": 1 ') if n == SLOT_FILE else d,
+    "slot file edited": lambda n, d: d.replace(b'"format": 2', b'"format": 2 ') if n == SLOT_FILE else d,
     "manifest not JSON": lambda n, d: b"{not json" if n == "manifest.json" else d,
     "slot file a list, manifest checksum recomputed": ("slots", lambda slots: []),
     "slot time cost 0, manifest checksum recomputed": ("slots", lambda slots: {

@@ -193,7 +193,10 @@ SLOT_DAMAGE = {
     "not text": lambda raw: b"\xff\xfe\x00\x01" + raw[4:],
     "not JSON": lambda raw: b"{" + raw,
     "unknown format": _set(("format",), 99),
-    "a slot lost a field": _edit(lambda data: data["slots"][0].pop("wrapped")),
+    "a slot lost a field": _edit(lambda data: data["slots"][0].pop("sealed")),
+    "a slot lost its ephemeral key": _edit(lambda data: data["slots"][0].pop("ephemeral")),
+    "an ephemeral key of the wrong length": _set(("slots", 0, "ephemeral"), "AAAA"),
+    "an unknown slot scheme": _set(("slots", 0, "scheme"), "rot13"),
     "bad base64": _set(("slots", 0, "salt"), "@@not base64@@"),
     "slots not a list": _set(("slots",), 7),
     "top level is a list": lambda raw: b"[]",
@@ -226,13 +229,15 @@ def test_missing_slot_file_is_named_and_nothing_is_created(closed_store, store_f
     assert file_hashes(store_folder, skip=()) == before
 
 
-def test_altered_sealed_key_in_a_slot_does_not_open_and_changes_nothing(closed_store, store_folder):
+@pytest.mark.parametrize("part", ["sealed", "ephemeral", "nonce", "salt"])
+def test_altered_sealed_key_in_a_slot_does_not_open_and_changes_nothing(closed_store, store_folder,
+                                                                          part):
     slot_path = store_folder / SLOT_FILE
     data = json.loads(slot_path.read_text())
     admin_slot = next(s for s in data["slots"] if s["username"] == "admin")
-    wrapped = bytearray(base64.b64decode(admin_slot["wrapped"]))
-    wrapped[5] ^= 0x01
-    admin_slot["wrapped"] = base64.b64encode(bytes(wrapped)).decode()
+    altered = bytearray(base64.b64decode(admin_slot[part]))
+    altered[5] ^= 0x01
+    admin_slot[part] = base64.b64encode(bytes(altered)).decode()
     slot_path.write_text(json.dumps(data))
     before = file_hashes(store_folder)
     with pytest.raises(UnlockFailed):

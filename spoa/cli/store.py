@@ -65,8 +65,12 @@ def add_commands(commands) -> None:
     add_store_arguments(verify)
     verify.set_defaults(run=cmd_audit_verify)
 
-    rekey = commands.add_parser("rekey", help="re-encrypt the store under a new data key (admin)")
+    rekey = commands.add_parser(
+        "rekey", help="re-encrypt the store under a new data key and give it a new recovery code (admin)")
     add_store_arguments(rekey)
+    rekey.add_argument("--keep-recovery-code", action="store_true",
+                       help="keep the recovery code as it is (only if everyone who ever knew it "
+                            "may still open the store)")
     rekey.set_defaults(run=cmd_rekey)
 
     recover = commands.add_parser(
@@ -128,12 +132,7 @@ def cmd_init(args) -> int:
         raise _fail(exc) from None
     store.lock()
     print(f"Created the encrypted store in {folder}.")
-    print()
-    print("RECOVERY CODE (shown once; write it down and keep it somewhere safe and separate):")
-    print()
-    print(f"    {code}")
-    print()
-    print("It opens the store if every password is lost or this computer's keyring is reset.")
+    _show_recovery_code(code, "RECOVERY CODE")
     return EXIT_OK
 
 
@@ -216,10 +215,31 @@ def cmd_audit_verify(args) -> int:
 
 def cmd_rekey(args) -> int:
     with open_store(args) as store:
-        store.rekey()
-    print("The store is now encrypted under a new data key; every password and the recovery "
-          "code still work.")
+        not_yet = store.rekey()
+        print("The store is now encrypted under a new data key. The passwords of active users "
+              "still work; a copy of the old key, with the key file of that time, opens nothing "
+              "any more, and deactivated users' passwords open nothing.")
+        if not_yet:
+            print(f"Not yet for {', '.join(not_yet)}: their sign-in was set up by an older version "
+                  "of the desk and is renewed the next time they sign in. Until then, someone "
+                  "holding the old key and an old copy of the key file could still follow it. "
+                  "Ask them to sign in (or reset their passwords), then run 'spoa rekey' again.")
+        if args.keep_recovery_code:
+            print("The recovery code is unchanged.")
+        else:
+            store.replace_recovery_code(_show_recovery_code)
+            print("The old recovery code no longer opens the store.")
     return EXIT_OK
+
+
+def _show_recovery_code(code: str, heading: str = "NEW RECOVERY CODE") -> None:
+    print()
+    print(f"{heading} (shown once; write it down and keep it somewhere safe and separate):")
+    print()
+    print(f"    {code}")
+    print()
+    print("It opens the store if every password is lost or this computer's keyring is reset.",
+          flush=True)
 
 
 def cmd_recover(args) -> int:

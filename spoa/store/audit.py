@@ -22,7 +22,7 @@ ACTIONS = frozenset({
     "store_created", "login", "login_failed", "lock", "recovery_used", "device_rebound", "keyring_dropped",
     "user_added", "user_changed", "password_changed", "password_reset", "user_deactivated",
     "create", "view", "update", "export", "approve", "return", "send", "search",
-    "backup", "restore", "rekey", "purge",
+    "backup", "restore", "rekey", "purge", "key_file_upgraded", "recovery_code_replaced",
 })
 
 

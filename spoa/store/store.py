@@ -52,11 +52,13 @@ from spoa.store.keys import (
 from spoa.store.keyslots import (
     RECOVERY,
     USER,
+    LegacySlot,
     Slot,
     SlotFile,
     make_slot,
     open_slot,
-    rewrap,
+    reseal,
+    upgrade_legacy,
 )
 
 MINIMUM_PASSWORD_LENGTH = 10
@@ -198,8 +200,8 @@ class Store:
         database = folder / DATABASE_FILE
         with counted_attempt(attempts, name) as attempt:
             device = cls._device_secret_for(slots)
-            db, data_key = _open_with_first(database, slots.user_slots(name),
-                                            lambda slot: open_slot(slot, password, device))
+            db, data_key, opened = _open_with_first(database, slots.user_slots(name),
+                                                    lambda slot: open_slot(slot, password, device))
             if db is None:
                 left = FREE_ATTEMPTS - attempt.failed()
                 hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
@@ -215,6 +217,7 @@ class Store:
                 raise UnlockFailed("Unlock failed: this account is not active. Ask an administrator.")
             user = User(row[0], row[1], Role(row[2]), bool(row[3]), bool(row[4]))
             store = cls(folder, db, data_key, slots, user, device)
+            store._renew_slots(opened, password)
             for when in attempts.succeeded(name):
                 store.audit("login_failed", "user", name, outcome="failed",
                             at=datetime.fromisoformat(when))
@@ -236,8 +239,8 @@ class Store:
         attempts = UnlockAttempts(folder)
         database = folder / DATABASE_FILE
         with counted_attempt(attempts, RECOVERY_USER) as attempt:
-            db, data_key = _open_with_first(database, slots.recovery_slots(),
-                                            lambda slot: open_slot(slot, code, None))
+            db, data_key, opened = _open_with_first(database, slots.recovery_slots(),
+                                                    lambda slot: open_slot(slot, code, None))
             if db is None:
                 attempt.failed()
                 raise UnlockFailed("The recovery code does not open this store. Check it and try again.")
@@ -260,6 +263,7 @@ class Store:
             schema.apply(db)
             store = cls(folder, db, data_key, slots, user, device)
             store.audit("recovery_used")
+            store._renew_slots(opened, code)
         if no_keyring is not None:
             store._unbind_device()
         elif slots.uses_keyring and device is None:
@@ -285,16 +289,50 @@ class Store:
                 "it will bind the store to this computer again.")
         return device
 
+    def _renew_slots(self, opened: Slot | LegacySlot, secret: str) -> None:
+        """Bring the key file up to date after an unlock with ``secret`` through ``opened``.
+
+        Format-1 slots (from an older desk) are upgraded: the one just opened afresh from
+        its secret, the others from their escrow and marked to be made afresh at their
+        owner's next unlock; a slot marked so is made afresh now. Slots of any other data
+        key (left by an interrupted rekey) cannot open the database and go."""
+        if not self.slots.legacy_slots() and isinstance(opened, Slot) and not opened.renew:
+            return
+        key = self._data_key
+        fresh = make_slot(key, opened.kind, opened.username, secret, self._kdf(), self._device_secret)
+
+        def renewed(slots: list[Slot | LegacySlot]) -> list[Slot | LegacySlot]:
+            result: list[Slot | LegacySlot] = []
+            for slot in slots:
+                if slot.id == opened.id:
+                    result.append(fresh)
+                elif isinstance(slot, LegacySlot):
+                    if slot.key_id == key_id(key):
+                        result.append(upgrade_legacy(slot, key, self._device_secret))
+                else:
+                    result.append(slot)
+            return result
+
+        self._update_slots(renewed)
+        self.audit("key_file_upgraded", "user", opened.username or RECOVERY_USER)
+
+    def _sealed_again(self, slot: Slot | LegacySlot, new_key: bytes, device: bytes | None) -> Slot:
+        if isinstance(slot, LegacySlot):
+            slot = upgrade_legacy(slot, self._data_key, device)
+        return reseal(slot, self._data_key, new_key, device)
+
     def _rebind_device(self) -> None:
         device = create_device_secret(self.slots.installation_id)
-        self._update_slots(lambda slots: [rewrap(s, self._data_key, self._data_key, device) for s in slots])
+        self._update_slots(lambda slots: [self._sealed_again(s, self._data_key, device) for s in slots
+                                          if s.key_id == key_id(self._data_key)])
         self._device_secret = device
         self.audit("device_rebound")
 
     def _unbind_device(self) -> None:
         """Passwords alone open the store from now on (the recovery code's choice when this
         computer has no usable keyring); every user is told at each sign-in."""
-        self._update_slots(lambda slots: [rewrap(s, self._data_key, self._data_key, None) for s in slots],
+        self._update_slots(lambda slots: [self._sealed_again(s, self._data_key, None) for s in slots
+                                          if s.key_id == key_id(self._data_key)],
                            uses_keyring=False)
         self._device_secret = None
         self.audit("keyring_dropped")
@@ -452,18 +490,28 @@ class Store:
 
     # -- rekey -------------------------------------------------------------------------
 
-    def rekey(self) -> None:
-        """A new data key for the database, every slot re-wrapped; safe against a crash at
-        any point: the slot file holds slots for both keys until the database is rekeyed."""
+    def rekey(self) -> list[str]:
+        """A new data key for the database, sealed to the slots of the active users and the
+        recovery code; safe against a crash at any point: the slot file holds slots for
+        both keys until the database is rekeyed.
+
+        Afterwards nothing in the old key file, opened with the old data key, opens the
+        new one. The exception, returned by name: users whose slots came from a format-1
+        key file and who have not signed in since (their slots are made afresh then); a
+        holder of the old key and an old format-1 file could still follow them."""
         self.require(Permission.REKEY)
         with self._alone():
             old_key = self._data_key
             new_key = new_data_key()
+            active = {row[0] for row in self.db.execute("SELECT username FROM users WHERE active = 1")}
             fresh: list[Slot] = []
 
-            def both_keys(slots: list[Slot]) -> list[Slot]:
+            def both_keys(slots: list[Slot | LegacySlot]) -> list[Slot | LegacySlot]:
                 current = [s for s in slots if s.key_id == key_id(old_key)]
-                fresh[:] = [rewrap(s, old_key, new_key, self._device_secret) for s in current]
+                # A deactivated user's slot is normally gone already; one left by a crash
+                # between the two steps of deactivation gets nothing of the new key.
+                kept = [s for s in current if s.kind == RECOVERY or s.username in active]
+                fresh[:] = [self._sealed_again(s, new_key, self._device_secret) for s in kept]
                 return [*current, *fresh]
 
             self._update_slots(both_keys)  # 1: both keys can open
@@ -471,6 +519,20 @@ class Store:
             self._data_key = new_key
             self._update_slots(lambda _slots: list(fresh))  # 3: only the new key's slots remain
             self.audit("rekey")
+        return sorted({s.username or RECOVERY_USER for s in fresh if s.renew})
+
+    def replace_recovery_code(self, show: Callable[[str], None]) -> None:
+        """A new recovery code instead of the old one (after someone who knew it has left).
+
+        ``show`` is given the new code once its slot is safely written and before the old
+        code stops working, so a crash at any point leaves a code someone holds."""
+        self.require(Permission.REKEY)
+        code = new_recovery_code()
+        slot = make_slot(self._data_key, RECOVERY, "", normalise_recovery_code(code), self._kdf(), None)
+        self._update_slots(lambda slots: [*slots, slot])
+        show(code)
+        self._update_slots(lambda slots: [s for s in slots if s.kind != RECOVERY or s.id == slot.id])
+        self.audit("recovery_code_replaced")
 
     @contextlib.contextmanager
     def _alone(self):
@@ -514,9 +576,10 @@ def _closed_on_failure(db: Database, database: Path):
         raise
 
 
-def _open_with_first(database: Path, slots: list, unwrap) -> tuple[Database | None, bytes | None]:
+def _open_with_first(database: Path, slots: list, unwrap) -> tuple:
     """Open the database with the first slot that both accepts the secret and whose key
-    opens the file. (None, None) when no slot accepts the secret: a wrong password.
+    opens the file: (database, data key, slot). (None, None, None) when no slot accepts
+    the secret: a wrong password.
 
     A slot that accepts the secret has proved the password right (AES-GCM), so if none
     of those keys opens the file, the file is damaged or replaced: say so, and never
@@ -530,7 +593,7 @@ def _open_with_first(database: Path, slots: list, unwrap) -> tuple[Database | No
             continue
         authenticated = True
         try:
-            return connect(database, data_key), data_key
+            return connect(database, data_key), data_key, slot
         except WrongKey:
             continue  # a slot left over from an interrupted rekey
     if authenticated:
@@ -538,7 +601,7 @@ def _open_with_first(database: Path, slots: list, unwrap) -> tuple[Database | No
             f"The password is right, but {database} does not open with its key: the file is "
             "damaged or was replaced. Nothing was changed. Restore the store from a backup "
             "('spoa restore').")
-    return None, None
+    return None, None, None
 
 
 def _opens(slot, password: str, device: bytes | None, data_key: bytes) -> bool:
