@@ -19,7 +19,13 @@ import pytest
 from spoa.cli import main
 from spoa.roles import NotAllowed, Role
 from spoa.store.backup import backup
-from spoa.store.backup_archive import ArchiveDamaged, StoreInUse, table_summaries
+from spoa.store.backup_archive import (
+    ArchiveDamaged,
+    BackupProblem,
+    StoreDamaged,
+    StoreInUse,
+    table_summaries,
+)
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER, connect
 from spoa.store.keyslots import SLOT_FILE
 from spoa.store.restore import restore
@@ -118,6 +124,98 @@ def test_backup_refuses_to_overwrite_and_needs_an_existing_folder(new_store, tmp
     assert existing.read_bytes() == b"keep me"
     with pytest.raises(Exception, match="does not exist"):
         backup(store, tmp_path / "nowhere" / "x.spoa-backup")
+
+
+# -- a damaged store -------------------------------------------------------------------------
+
+def _filled_store(store: Store, children: int = 200) -> Path:
+    """Enough children for the database to span about a hundred pages; the store is locked."""
+    for n in range(children):
+        add_child(store.db, f"Child{n}", filler="x" * 300)
+    store.lock()
+    return store.folder / DATABASE_FILE
+
+
+def _flip_middle_pages(database: Path) -> None:
+    raw = bytearray(database.read_bytes())
+    middle = len(raw) // 4096 // 2
+    for page in (middle, middle + 3, middle + 7):
+        raw[page * 4096 + 100] ^= 0xFF
+    database.write_bytes(bytes(raw))
+
+
+def _cut_last_bytes(database: Path) -> None:
+    """Truncated mid-page: as a copy or a sync that stopped short leaves a file."""
+    database.write_bytes(database.read_bytes()[:-100])
+
+
+DAMAGE = {"flipped bytes in three pages": _flip_middle_pages, "truncated mid-page": _cut_last_bytes}
+
+
+def _only_the_store_is_left(tmp_path: Path) -> None:
+    """No archive, no staging copy and no temporary file beside where it was to go."""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_backup_of_a_damaged_database_says_it_is_damaged(new_store, tmp_path, damage):
+    """Issue 12, item 7: the failure's own audit write (refused by a connection that met a
+    damaged page) used to replace the damage with "cannot be written, check permissions"."""
+    store, _ = new_store
+    damage(_filled_store(store))
+    archive = tmp_path / "desk.spoa-backup"
+
+    with Store.unlock(tmp_path / "store", "admin", ADMIN_PASSWORD) as admin, \
+            pytest.raises(StoreDamaged) as refused:
+        backup(admin, archive)
+
+    message = str(refused.value)
+    assert "is damaged" in message
+    assert "spoa restore" in message
+    assert "made earlier" in message
+    assert "permission" not in message
+    _only_the_store_is_left(tmp_path)
+
+
+def test_backup_of_a_database_truncated_while_the_desk_has_it_open(new_store, tmp_path):
+    store, _ = new_store
+    database = _filled_store(store)
+    with Store.unlock(tmp_path / "store", "admin", ADMIN_PASSWORD) as admin:
+        with open(database, "r+b") as handle:
+            handle.truncate(database.stat().st_size - 5 * 4096)
+        with pytest.raises(StoreDamaged, match=r"is damaged.*spoa restore"):
+            backup(admin, tmp_path / "desk.spoa-backup")
+    _only_the_store_is_left(tmp_path)
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_backup_of_a_damaged_database_from_the_command_line(new_store, tmp_path, monkeypatch, capsys,
+                                                            damage):
+    store, _ = new_store
+    damage(_filled_store(store))
+
+    code, out, err = run(monkeypatch, capsys, "backup", str(tmp_path / "desk.spoa-backup"),
+                         "--data-dir", str(tmp_path / "store"))
+
+    assert code == 2
+    assert "Traceback" not in err
+    assert "is damaged" in err
+    assert "spoa restore" in err
+    assert "permission" not in err
+    assert "Backup written" not in out
+    _only_the_store_is_left(tmp_path)
+
+
+def test_a_failed_backup_is_audited_when_the_database_can_still_be_written(new_store, tmp_path):
+    store, _ = new_store
+    (store.folder / SLOT_FILE).write_bytes(b"{ not the key file")
+
+    with pytest.raises(BackupProblem, match="key file"):
+        backup(store, tmp_path / "desk.spoa-backup")
+
+    row = store.db.execute("SELECT action, outcome FROM audit ORDER BY seq DESC").fetchone()
+    assert row == ("backup", "failed")
+    _only_the_store_is_left(tmp_path)
 
 
 def test_backup_while_another_connection_is_writing(new_store, store_folder, tmp_path):

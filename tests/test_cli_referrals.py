@@ -36,6 +36,40 @@ def referral_of(out: str) -> str:
     return re.search(r"Referral (rf-[0-9a-f]+)", out).group(1)
 
 
+def test_a_supervisor_who_edited_a_referral_cannot_approve_it_from_the_command_line(spoa, staffed_store,
+                                                                                   tmp_path):
+    """Issue 12, item 10. There is no command to edit a referral; the desk's own function
+    does it here, as the desk does."""
+    from spoa.letters import referrals
+
+    directory_file = tmp_path / "directory.csv"
+    directory_file.write_text(DIRECTORY_CSV, encoding="utf-8")
+    assert spoa("admin", "directory", "import", directory_file)[0] == 0
+    code, out, err = spoa("pat", "contact", "add", "--file",
+                          contact_file(tmp_path, "routine", ROUTINE_ANSWERS))
+    assert code == 0, err
+    session = session_of(out)
+    assert spoa("pat", "referral", "override", session, "--route", "camhs", "--urgency", "routine",
+                "--reason", "Clinical view")[0] == 0
+    code, out, err = spoa("pat", "referral", "create", session, "--service", "camhs-core",
+                          "--reason", "Low mood")
+    assert code == 0, err
+    referral = referral_of(out)
+    with staffed_store("sam") as sam:
+        referrals.update_referral(sam, referral, reason="Low mood; not sleeping.")
+    assert spoa("pat", "referral", "submit", referral)[0] == 0
+
+    code, out, err = spoa("sam", "referral", "approve", referral, "--note", "OK")
+
+    assert code == 2
+    assert "Traceback" not in err
+    assert f"You edited referral {referral}, so another supervisor must approve it" in err
+    code, out, _ = spoa("pat", "referral", "show", referral)
+    assert code == 0
+    assert "awaiting approval" in out
+    assert re.search(r"edited +sam: changed: reason", out)
+
+
 def test_referral_letter_and_outbox_commands(spoa, tmp_path, smtp_server, certificate):  # noqa: F811
     directory_file = tmp_path / "directory.csv"
     directory_file.write_text(DIRECTORY_CSV, encoding="utf-8")

@@ -133,7 +133,7 @@ def test_return_with_a_reason_then_change_and_approve(desk_world):
     with pytest.raises(ReferralRefused, match="is approved; it can only be returned when it is awaiting"):
         referrals.return_referral(sam, referral.id, "changed my mind")
     assert [s.state for s in referrals.get_referral(pat.db, referral.id).steps] == [
-        "draft", "awaiting_approval", "returned", "awaiting_approval", "approved"]
+        "draft", "awaiting_approval", "returned", "edited", "awaiting_approval", "approved"]
 
 
 def test_illegal_steps_are_refused_in_words(desk_world, tmp_path):
@@ -242,12 +242,8 @@ def test_emergency_sent_before_review_then_reviewed(desk_world, tmp_path):
 def test_four_eyes_a_supervisor_never_approves_or_reviews_their_own_referral(desk_world, tmp_path):
     """A supervisor who drafts, submits or sends a referral before review cannot also approve
     or review it: a second supervisor must. The refusal is audited."""
-    admin, sam = desk_world["admin"], desk_world["sam"]
-    if "sue" not in {user.username for user in admin.users()}:
-        admin.add_user("sue", "Sue Second", Role.SUPERVISOR, "temporary pass 9")
-        with Store.unlock(admin.folder, "sue", "temporary pass 9") as first_login:
-            first_login.change_password("temporary pass 9", "second supervisor 1")
-    sue = Store.unlock(admin.folder, "sue", "second supervisor 1")
+    sam = desk_world["sam"]
+    sue = second_supervisor(desk_world["admin"])
     try:
         session_id = decided_session(sam, override=("camhs", "routine", "Clinical view"))
         own = referrals.create_referral(sam, session_id, "camhs-core", reason="Low mood")
@@ -267,6 +263,82 @@ def test_four_eyes_a_supervisor_never_approves_or_reviews_their_own_referral(des
         assert not referrals.record_review(sue, sent.id, "Agree").review_pending
     finally:
         sue.lock()
+
+
+def second_supervisor(admin: Store) -> Store:
+    """Sue, a second supervisor in the module's world, logged in (the caller locks her)."""
+    if "sue" not in {user.username for user in admin.users()}:
+        admin.add_user("sue", "Sue Second", Role.SUPERVISOR, "temporary pass 9")
+        with Store.unlock(admin.folder, "sue", "temporary pass 9") as first_login:
+            first_login.change_password("temporary pass 9", "second supervisor 1")
+    return Store.unlock(admin.folder, "sue", "second supervisor 1")
+
+
+@pytest.mark.parametrize("change", [
+    {"reason": "Low mood; school has tried mentoring since May."},
+    {"omit": [Section.CARERS]},
+    {"service_id": "camhs-crisis"},
+], ids=["reason", "sections left out", "service"])
+def test_four_eyes_a_supervisor_who_edited_a_referral_may_not_approve_it(desk_world, change):
+    """Issue 12, item 10: whoever changes what the letter says (the reason, the sections left
+    out, the service it is addressed to) is one of the referral's authors, so a second
+    supervisor must approve it. The edit is a step in the referral's history ("edited", who,
+    when, what), which is what the four-eyes check reads."""
+    pat, sam = desk_world["pat"], desk_world["sam"]
+    sue = second_supervisor(desk_world["admin"])
+    try:
+        session_id = decided_session(pat, override=("camhs", "urgent", "Clinical view"))
+        referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood")
+
+        edited = referrals.update_referral(sam, referral.id, **change)
+        assert edited.steps[-1].state == referrals.EDITED
+        assert edited.steps[-1].username == "sam"
+        referrals.submit(pat, referral.id)
+        seq = last_seq(sam)
+        with pytest.raises(referrals.SecondPersonRequired,
+                           match=f"You edited referral {referral.id}, so another supervisor must "
+                                 "approve it"):
+            referrals.approve(sam, referral.id)
+        assert referrals.get_referral(pat.db, referral.id).state is ReferralState.AWAITING_APPROVAL
+        assert ("sam", "approve", "referral", referral.id, "refused") in audit_after(sam, seq)
+        assert referrals.approve(sue, referral.id).state is ReferralState.APPROVED
+    finally:
+        sue.lock()
+
+
+def test_four_eyes_a_supervisor_who_returned_and_then_rewrote_a_referral_may_not_approve_it(desk_world):
+    pat, sam = desk_world["pat"], desk_world["sam"]
+    session_id = decided_session(pat, override=("camhs", "routine", "Clinical view"))
+    referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood")
+    referrals.submit(pat, referral.id)
+    referrals.return_referral(sam, referral.id, "Say what school has tried")
+    referrals.update_referral(sam, referral.id, reason="Low mood. School has tried mentoring.")
+    referrals.submit(pat, referral.id)  # the practitioner resubmits the supervisor's words
+    with pytest.raises(referrals.SecondPersonRequired, match="You edited referral"):
+        referrals.approve(sam, referral.id)
+    steps = referrals.get_referral(pat.db, referral.id).steps
+    assert [(s.state, s.username) for s in steps] == [
+        ("draft", "pat"), ("awaiting_approval", "pat"), ("returned", "sam"), ("edited", "sam"),
+        ("awaiting_approval", "pat")]
+    assert steps[3].reason == "changed: reason"
+
+
+def test_saving_a_referral_unchanged_does_not_make_an_author(desk_world):
+    """Decided: an edit that changes nothing the letter prints (the same service, the same
+    reason once trimmed, the same sections left out) is not an edit. It leaves no step and
+    no audit entry, and the supervisor may still approve."""
+    pat, sam = desk_world["pat"], desk_world["sam"]
+    session_id = decided_session(pat, override=("camhs", "routine", "Clinical view"))
+    referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood",
+                                         omit=[Section.CARERS])
+    seq = last_seq(sam)
+    same = referrals.update_referral(sam, referral.id, service_id="camhs-core", reason="  Low mood \n",
+                                     omit=["carers"])
+    assert [s.state for s in same.steps] == ["draft"]
+    assert same.updated_at == referral.updated_at
+    assert ("sam", "update", "referral", referral.id, "ok") not in audit_after(sam, seq)
+    referrals.submit(pat, referral.id)
+    assert referrals.approve(sam, referral.id).state is ReferralState.APPROVED
 
 
 def test_deadlines_follow_the_urgency_and_overdue_lists_them(desk_world, tmp_path):

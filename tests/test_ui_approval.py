@@ -191,6 +191,26 @@ def test_a_practitioner_is_refused_by_the_core_even_if_the_action_is_reached(
     assert referrals.get_referral(desk_world["sam"].db, referral_id).state is ReferralState.AWAITING_APPROVAL
 
 
+def test_a_supervisor_who_edited_the_referral_is_refused_from_the_page_in_words(
+        qtbot, desk_world, desk_as, monkeypatch, problems):
+    """Issue 12, item 10: Sam rewrote the practitioner's reason, so Sam is one of its authors."""
+    pat, sam = desk_world["pat"], desk_world["sam"]
+    session_id = decided_session(pat, override=("camhs", "routine", "Clinical view"))
+    referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood")
+    referrals.update_referral(sam, referral.id, reason="Low mood; not sleeping; school worried.")
+    referrals.submit(pat, referral.id)
+    answer(monkeypatch, ApproveDialog, "Looks right")
+    page = open_page(qtbot, desk_as("sam"), referral.id)
+    assert page.approve_button.isEnabled()  # the core decides, and says why
+    qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(problems), timeout=20000)
+    assert problems == [f"You edited referral {referral.id}, so another supervisor must approve it: "
+                        "a referral is always checked by a second person."]
+    assert referrals.get_referral(sam.db, referral.id).state is ReferralState.AWAITING_APPROVAL
+    page.session.wait()  # the reload after the refusal
+    qtbot.waitUntil(lambda: referral.id in page.model.ids(), timeout=20000)  # waits for another supervisor
+
+
 def test_a_referral_sent_before_review_is_reviewed_from_the_page(qtbot, desk_world, desk_as, monkeypatch,
                                                                  tmp_path):
     pat = desk_world["pat"]

@@ -12,8 +12,9 @@ withdrawn with a reason and drafted anew. An emergency or very urgent referral m
 before a supervisor has seen it
 (``spoa.letters.outbox.send_referral(before_review=True)``): its letter says so and the
 referral stays "sent, review pending" until a supervisor records a review (a step
-"reviewed"). Four eyes: the supervisor who approves or reviews a referral is never the one
-who drafted, submitted or sent it (SecondPersonRequired). Every step is a row in
+"reviewed"). Four eyes: the supervisor who approves or reviews a referral is never one of
+its authors: the one who drafted, submitted or sent it, or who edited what its letter says
+(a step "edited") (SecondPersonRequired). Every step is a row in
 ``referral_steps`` (state, who, when, why); every operation checks the role and writes the
 audit in the same transaction, as spoa.desk does. A referral is only ever addressed to an
 active service of the route's kind that takes the child's age and the urgency: the
@@ -58,10 +59,11 @@ from spoa.store.records import (
 from spoa.store.store import Store
 
 __all__ = [
-    "EARLY_SEND_URGENCIES", "OverdueReferral", "Referral", "ReferralRefused", "ReferralState",
-    "ReferralStep", "ServiceChoices", "approve", "check_allowed", "close", "create_referral",
-    "deadlines_of", "get_referral", "list_referrals", "overdue", "record_review", "release",
-    "return_referral", "sendable", "service_choices", "submit", "update_referral", "view_referral",
+    "EARLY_SEND_URGENCIES", "EDITED", "OverdueReferral", "Referral", "ReferralRefused",
+    "ReferralState", "ReferralStep", "ServiceChoices", "approve", "check_allowed", "close",
+    "create_referral", "deadlines_of", "get_referral", "list_referrals", "overdue", "record_review",
+    "release", "return_referral", "sendable", "service_choices", "submit", "update_referral",
+    "view_referral",
 ]
 
 
@@ -78,8 +80,11 @@ class ReferralState(StrEnum):
         return self.value.replace("_", " ")
 
 
-# Step names that are not states: a review after an early send.
+# Step names that are not states: a review after an early send; a change to what the
+# letter says (service, reason, sections left out), which makes its author one of the
+# referral's authors.
 REVIEWED = "reviewed"
+EDITED = "edited"
 EARLY_SEND_URGENCIES = frozenset({Urgency.EMERGENCY, Urgency.VERY_URGENT})
 _NOT_YET_SENT = (ReferralState.DRAFT, ReferralState.AWAITING_APPROVAL, ReferralState.APPROVED,
                  ReferralState.RETURNED)
@@ -90,8 +95,8 @@ class ReferralRefused(RecordError):
 
 
 class SecondPersonRequired(ReferralRefused):
-    """Four eyes: a supervisor may not approve or review a referral they made, submitted or
-    sent themselves."""
+    """Four eyes: a supervisor may not approve or review a referral they made, edited,
+    submitted or sent themselves."""
 
 
 @dataclass(frozen=True)
@@ -408,25 +413,39 @@ def create_referral(store: Store, session_id: str, service_id: str, *, reason: s
 def update_referral(store: Store, referral_id: str, *, service_id: str | None = None,
                     reason: str | None = None, omit: Sequence[Section | str] | None = None,
                     today: date | None = None) -> Referral:
-    """Change the service, the reason or the sections left out, while a draft or returned."""
+    """Change the service, the reason or the sections left out, while a draft or returned.
+
+    A change is a step "edited" in the referral's history naming what changed: its author
+    is then one of the referral's authors, who may not approve or review it. Saving what is
+    already there (once cleaned) changes nothing and records nothing."""
     check_allowed(store, Permission.DRAFT_REFERRALS, "update", "referral", referral_id)
     db = store.db
     with records.transaction(db):
         current = _in_state(db, referral_id, "changed", ReferralState.DRAFT, ReferralState.RETURNED)
         changes: dict[str, object] = {}
+        changed: list[str] = []
         if service_id is not None and service_id != current.service_id:
             contact = records.get_contact(db, current.contact_id)
             age = _child_age(db, contact, today or datetime.now(UTC).date())
             _check_service(db, service_id, current.route, current.urgency, age)
             changes["service_id"] = service_id
+            changed.append("service")
         if reason is not None:
-            changes["reason"] = _reason_text(reason)
+            why = _reason_text(reason)
+            if why != current.reason:
+                changes["reason"] = why
+                changed.append("reason")
         if omit is not None:
-            changes["omitted"] = _omitted(omit)
+            omitted = _omitted(omit)
+            if _sections(json.loads(omitted)) != current.omitted:
+                changes["omitted"] = omitted
+                changed.append("sections left out")
         if changes:
+            now = _now()
             assignments = ", ".join(f"{name} = ?" for name in changes)
             db.execute(f"UPDATE referrals SET {assignments}, updated_at = ? WHERE id = ?",  # noqa: S608
-                       [*changes.values(), _now(), referral_id])
+                       [*changes.values(), now, referral_id])
+            _step(db, referral_id, EDITED, store.user.username, "changed: " + ", ".join(changed), now)
             store.audit("update", "referral", referral_id)
     return get_referral(db, referral_id)
 
@@ -480,6 +499,8 @@ def _own_steps(referral: Referral, username: str) -> list[str]:
     done = []
     if referral.created_by == username:
         done.append("drafted")
+    if any(s.state == EDITED and s.username == username for s in referral.steps):
+        done.append("edited")
     submitted = referral.step(ReferralState.AWAITING_APPROVAL.value)
     if submitted is not None and submitted.username == username:
         done.append("submitted")

@@ -13,6 +13,7 @@ file beside its destination, fsynced and renamed, readable by its owner only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ from spoa.store.backup_archive import (
     SLOT_ENTRY,
     BackupProblem,
     BackupReport,
+    StoreDamaged,
     TableSummary,
     applied_migrations,
     integrity_problems,
@@ -45,10 +47,20 @@ from spoa.store.backup_archive import (
     table_summaries,
     utc_now,
 )
-from spoa.store.database import DATABASE_FILE, close, connect, is_plain_sqlite
+from spoa.store.database import (
+    DATABASE_FILE,
+    SQLITE_CORRUPT,
+    SQLITE_NOTADB,
+    close,
+    connect,
+    is_plain_sqlite,
+)
 from spoa.store.keys import key_id
 from spoa.store.keyslots import SLOT_FILE, _fsync_folder
 from spoa.store.store import Store
+
+# A page that fails its check (SQLCipher's HMAC, or SQLite's own structure checks).
+DAMAGE_CODES = (SQLITE_CORRUPT, SQLITE_NOTADB)
 
 # -- backup ----------------------------------------------------------------------------------
 
@@ -80,17 +92,48 @@ def backup(store: Store, destination: Path, *, overwrite: bool = False) -> Backu
         finally:
             remove_database_files(staged)
     except BackupProblem:
-        store.audit("backup", "archive", "", outcome="failed")
+        _audit_failure(store)
         raise
-    except (OSError, sqlcipher3.Error) as exc:
-        store.audit("backup", "archive", "", outcome="failed")
-        detail = getattr(exc, "strerror", None) or str(exc)
-        raise BackupProblem(f"The backup {destination} could not be written ({detail}). Nothing "
-                            "was saved there; check the space and permissions of the folder.") from None
+    except sqlcipher3.Error as exc:
+        if _sqlite_code(exc) in DAMAGE_CODES:
+            problem: BackupProblem = _damaged(store, str(exc))
+        else:
+            problem = _not_written(destination, str(exc))
+        _audit_failure(store)
+        raise problem from None
+    except OSError as exc:
+        _audit_failure(store)
+        raise _not_written(destination, exc.strerror or str(exc)) from None
     store.audit("backup", "archive", manifest["database"]["sha256"][:16])
     return BackupReport(destination, manifest["created_at"], manifest["database"]["sha256"],
                         destination.stat().st_size,
                         {name: TableSummary(**item) for name, item in manifest["tables"].items()})
+
+
+def _audit_failure(store: Store) -> None:
+    """Audit a failed backup when the database can still be written. A connection that met a
+    damaged page refuses every write ('readonly'); that refusal must not replace the damage
+    as the error the person is shown."""
+    with contextlib.suppress(sqlcipher3.Error):
+        store.audit("backup", "archive", "", outcome="failed")
+
+
+def _sqlite_code(exc: sqlcipher3.Error) -> int:
+    return (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _damaged(store: Store, detail: str) -> StoreDamaged:
+    return StoreDamaged(
+        f"The records database {store.folder / DATABASE_FILE} is damaged: part of it fails its "
+        f"integrity check ({detail}). No backup was written, since a copy would carry the damage, "
+        "and nothing in the store was changed. Restore the store from a backup made earlier "
+        "('spoa restore BACKUP-FILE'); it keeps the damaged files beside it. Records entered since "
+        "that backup will need entering again.")
+
+
+def _not_written(destination: Path, detail: str) -> BackupProblem:
+    return BackupProblem(f"The backup {destination} could not be written ({detail}). Nothing was "
+                         "saved there; check the space and permissions of the folder.")
 
 
 def _copy_database(store: Store, data_key: bytes, staged: Path, created: datetime) -> tuple[dict, bytes]:
@@ -103,9 +146,7 @@ def _copy_database(store: Store, data_key: bytes, staged: Path, created: datetim
         store.db.conn.backup(target.conn)
         problems = integrity_problems(target)
         if problems:
-            raise BackupProblem("The copy of the database did not pass its integrity check "
-                                f"({problems[0]}); no backup was written. Run 'spoa audit verify' "
-                                "and ask for help before relying on this store.")
+            raise _damaged(store, problems[0])
         tables = table_summaries(target, data_key)
         schema_hash = schema_hash_of(target, data_key)
         applied = applied_migrations(target)

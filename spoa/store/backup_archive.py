@@ -69,6 +69,10 @@ class StoreInUse(BackupProblem):
     pass
 
 
+class StoreDamaged(BackupProblem):
+    """The store's own database is damaged, so no backup of it was made."""
+
+
 @dataclass(frozen=True)
 class TableSummary:
     rows: int
