@@ -56,6 +56,27 @@ def live_files(folder: Path, *, shared_memory: bool = True) -> dict[str, bytes]:
             if p.is_file() and (shared_memory or not p.name.endswith("-shm"))}
 
 
+# Content hashes of two databases under different data keys, made comparable.
+COMPARE_KEY = bytes(range(32))
+
+
+def live_state(folder: Path) -> tuple:
+    """What a refused restore leaves as it was: every table but the audit trail (a refused
+    restore is audited there, as the sign-in it made), the key slots, and the store's files."""
+    with Store.unlock(folder, "admin", ADMIN_PASSWORD) as store:
+        tables = {k: v for k, v in table_summaries(store.db, COMPARE_KEY).items() if k != "audit"}
+    slots = json.loads((folder / SLOT_FILE).read_bytes())["slots"]
+    names = sorted(p.name for p in folder.iterdir()
+                   if p.name != "unlock-attempts.json" and not p.name.endswith(("-wal", "-shm")))
+    return tables, slots, names
+
+
+def last_audit(folder: Path, action: str) -> tuple:
+    with Store.unlock(folder, "admin", ADMIN_PASSWORD) as store:
+        return store.db.execute("SELECT username, outcome FROM audit WHERE action = ? ORDER BY seq DESC",
+                                [action]).fetchone()
+
+
 def rezip(source: Path, target: Path, change) -> Path:
     """Copy an archive entry by entry, letting ``change(name, data)`` alter or drop entries
     (CRCs stay valid, as a careful tamperer would make them)."""
@@ -106,7 +127,8 @@ def test_backup_is_an_encrypted_owner_only_archive_without_patient_data(new_stor
         slots = bundle.read(SLOT_FILE)
     assert not database.startswith(PLAIN_SQLITE_HEADER)
     assert hashlib.sha256(database).hexdigest() == manifest["database"]["sha256"] == report.database_sha256
-    assert slots == (store.folder / SLOT_FILE).read_bytes()
+    # The same key slots; the live file's audit anchor has moved on past the backup since.
+    assert json.loads(slots)["slots"] == json.loads((store.folder / SLOT_FILE).read_bytes())["slots"]
     assert manifest["tables"]["children"]["rows"] == 1
     assert manifest["installation_id"] == store.slots.installation_id
     assert set(manifest) >= {"format_version", "created_at", "key_id", "tables", "mac"}
@@ -219,7 +241,7 @@ def test_a_failed_backup_is_audited_when_the_database_can_still_be_written(new_s
 
 
 def test_backup_while_another_connection_is_writing(new_store, store_folder, tmp_path):
-    store, _ = new_store
+    store, code = new_store
     filler = "x" * 2000
     for n in range(300):
         add_child(store.db, f"Bulk{n}", filler=filler)
@@ -253,8 +275,7 @@ def test_backup_while_another_connection_is_writing(new_store, store_folder, tmp
     assert any(started <= t <= finished for t in written), "the writer was held up by the backup"
     store.lock()
 
-    restored = restore(tmp_path / "busy.spoa-backup", tmp_path / "copy", username="admin",
-                       password=ADMIN_PASSWORD)
+    restored = restore(tmp_path / "busy.spoa-backup", tmp_path / "copy", recovery_code=code)
     copy = connect(restored.folder / DATABASE_FILE, store_key(restored.folder))
     try:
         children = copy.execute("SELECT count(*) FROM children").fetchone()[0]
@@ -267,7 +288,7 @@ def test_backup_while_another_connection_is_writing(new_store, store_folder, tmp
 
 def store_key(folder: Path) -> bytes:
     with Store.unlock(folder, "admin", ADMIN_PASSWORD) as store:
-        return store._data_key
+        return bytes(store._data_key)  # a copy: lock wipes the store's
 
 
 # -- restore ----------------------------------------------------------------------------------
@@ -275,14 +296,15 @@ def store_key(folder: Path) -> bytes:
 def test_restore_round_trip_equals_and_keeps_the_previous_files(archived, store_folder):
     archive, _ = archived
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as store:
-        before = table_summaries(store.db, store._data_key)
+        before = table_summaries(store.db, COMPARE_KEY)
         after_backup = add_child(store.db, "AddedAfterBackup")
-        key = store._data_key
+        key = bytes(store._data_key)
 
     report = restore(archive, store_folder, username="admin", password=ADMIN_PASSWORD)
 
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as store:
-        now = table_summaries(store.db, store._data_key)
+        now = table_summaries(store.db, COMPARE_KEY)
+        assert bytes(store._data_key) != key  # a fresh key, sealed to the live store's slots
         assert store.verify_audit().intact
         actions = [r[0] for r in store.db.execute("SELECT action FROM audit ORDER BY seq")]
         assert "restore" in actions[-3:]
@@ -373,15 +395,16 @@ def test_a_damaged_or_tampered_archive_is_refused_and_nothing_changes(archived, 
                                                                       tampering):
     archive, _ = archived
     bad = _tamper(archive, TAMPERING[tampering], tmp_path / "tampered.spoa-backup")
-    before = live_files(store_folder)
+    before = live_state(store_folder)
 
     with pytest.raises(ArchiveDamaged) as problem:
         restore(bad, store_folder, username="admin", password=ADMIN_PASSWORD)
 
     assert str(bad) in str(problem.value)
     assert "Nothing was changed" in str(problem.value)
-    assert live_files(store_folder) == before
-    assert sorted(p.name for p in store_folder.iterdir()) == sorted(before)
+    assert live_state(store_folder) == before
+    # Refused by reading the archive (nothing audited), or after signing in to the live store:
+    assert last_audit(store_folder, "restore") in (None, ("admin", "failed"))
 
 
 def test_wrong_password_is_refused_and_counted_without_change(archived, store_folder):
@@ -420,10 +443,10 @@ def test_restore_into_an_empty_folder_on_a_new_computer(archived, tmp_path, memo
 def test_restore_is_refused_while_a_desk_has_the_store_open(archived, store_folder):
     archive, _ = archived
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD):
-        before = live_files(store_folder, shared_memory=False)
+        before = live_state(store_folder)
         with pytest.raises(StoreInUse, match="Close the desk"):
             restore(archive, store_folder, username="admin", password=ADMIN_PASSWORD)
-        assert live_files(store_folder, shared_memory=False) == before
+        assert live_state(store_folder) == before
 
 
 HOLDER = """
@@ -447,10 +470,10 @@ def test_restore_is_refused_while_a_desk_in_another_process_has_it_open(archived
         desk.stdin.write(key.hex() + "\n")
         desk.stdin.flush()
         assert desk.stdout.readline().strip() == "open"
-        before = live_files(store_folder, shared_memory=False)
+        before = live_state(store_folder)
         with pytest.raises(StoreInUse):
             restore(archive, store_folder, username="admin", password=ADMIN_PASSWORD)
-        assert live_files(store_folder, shared_memory=False) == before
+        assert live_state(store_folder) == before
     finally:
         desk.communicate("\n", timeout=30)
     restore(archive, store_folder, username="admin", password=ADMIN_PASSWORD)  # closed: fine
@@ -478,11 +501,12 @@ def test_only_administrators_back_up_and_restore(staffed_store, store_folder, tm
         with staffed_store(name) as user, pytest.raises(NotAllowed):
             backup(user, tmp_path / f"{name}.spoa-backup")
         assert not (tmp_path / f"{name}.spoa-backup").exists()
-    before = live_files(store_folder)
+    before = live_state(store_folder)
     for name, password in (("pat", PRACTITIONER_PASSWORD), ("sam", SUPERVISOR_PASSWORD)):
         with pytest.raises(NotAllowed):
             restore(tmp_path / "desk.spoa-backup", store_folder, username=name, password=password)
-    assert live_files(store_folder) == before
+        assert last_audit(store_folder, "restore") == (name, "denied")
+    assert live_state(store_folder) == before
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -516,21 +540,23 @@ def test_backup_and_restore_from_the_command_line(archived, store_folder, tmp_pa
     assert again == 2
     assert "already exists" in err
 
-    restored, out, err = run(monkeypatch, capsys, "restore", str(tmp_path / "cli.spoa-backup"), *folder)
+    restored, out, err = run(monkeypatch, capsys, "restore", str(tmp_path / "cli.spoa-backup"), "--yes",
+                             *folder)
     assert restored == 0, err
     assert "kept the previous file" in out
 
     bad = _tamper(archive, TAMPERING["manifest row count edited"], tmp_path / "bad.spoa-backup")
-    refused, out, err = run(monkeypatch, capsys, "restore", str(bad), *folder)
+    refused, out, err = run(monkeypatch, capsys, "restore", str(bad), "--yes", *folder)
     assert refused == 2
     assert str(bad) in err
     assert "Traceback" not in err
 
-    by_code, out, err = run(monkeypatch, capsys, "restore", str(archive), "--recovery-code",
+    by_code, out, err = run(monkeypatch, capsys, "restore", str(archive), "--recovery-code", "--yes",
                             "--password-stdin", *folder, user=None, password=None, stdin=code + "\n")
     assert by_code == 0, err
 
-    wrong, _, err = run(monkeypatch, capsys, "restore", str(archive), *folder, password="wrong password!")
+    wrong, _, err = run(monkeypatch, capsys, "restore", str(archive), "--yes", *folder,
+                        password="wrong password!")
     assert wrong == 2
     assert "Unlock failed" in err
 

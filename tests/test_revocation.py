@@ -340,7 +340,7 @@ def test_a_format_1_key_file_is_upgraded_and_each_slot_renewed_at_its_owners_nex
        bound=st.booleans(), kind=st.sampled_from([USER, RECOVERY]))
 def test_a_slot_opens_with_its_secret_only_and_follows_a_reseal(secret, other, bound, kind):
     data_key, next_key = new_data_key(), new_data_key()
-    device = new_data_key() if bound else None
+    device = bytes(new_data_key()) if bound else None  # a device secret is bytes
     slot = keyslots.make_slot(data_key, kind, "pat" if kind == USER else "", secret, MINIMUM_KDF,
                               device)
     assert isinstance(slot, Slot)

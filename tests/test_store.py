@@ -84,7 +84,7 @@ def test_wrong_password_is_refused_and_counted(new_store, store_folder):
     with pytest.raises(UnlockFailed, match="not right"):
         Store.unlock(store_folder, "admin", "not the password")
     attempts = json.loads((store_folder / "unlock-attempts.json").read_text())
-    assert attempts["admin"]["failures"] == 1
+    assert attempts["users"]["admin"]["failures"] == 1
     # the failure reaches the audit trail at the next successful unlock
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as store:
         actions = [r[0] for r in store.db.execute("SELECT action FROM audit ORDER BY seq")]
@@ -187,7 +187,7 @@ def test_rekey_keeps_every_way_in(staffed_store, new_store, store_folder):
     with staffed_store("admin") as admin:
         admin.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         before = page_hashes(database)
-        old_key = admin._data_key
+        old_key = bytes(admin._data_key)
         admin.rekey()
         admin.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert admin._data_key != old_key

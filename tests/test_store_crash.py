@@ -25,7 +25,7 @@ CHECK_EVERY = 15
 
 def test_sigkilled_writer_loses_no_acknowledged_commit_and_tears_nothing(new_store, store_folder):
     store, _ = new_store
-    data_key = store._data_key
+    data_key = bytes(store._data_key)  # a copy: lock wipes the store's
     store.lock()  # the writer is the only one with the database open while it is killed
 
     rng = random.Random()  # a different schedule of kills every run; the seed is reported

@@ -66,7 +66,7 @@ def file_hashes(folder: Path, *, skip: tuple[str, ...] = (ATTEMPTS_FILE,)) -> di
 
 def failures_recorded(folder: Path, username: str = "admin") -> int:
     path = folder / ATTEMPTS_FILE
-    counts = json.loads(path.read_text()) if path.exists() else {}
+    counts = json.loads(path.read_text())["users"] if path.exists() else {}
     return counts.get(username, {}).get("failures", 0)
 
 
@@ -117,7 +117,7 @@ def closed_store(new_store, store_folder):
     store, code = new_store
     store.add_user("pat", "Pat Practitioner", Role.PRACTITIONER, PAT_TEMPORARY)
     seed(store, 30)
-    data_key = store._data_key
+    data_key = bytes(store._data_key)  # a copy: lock wipes the store's
     before = records(store.db)
     store.lock()
     return code, before, data_key
@@ -158,7 +158,7 @@ def test_wrong_password_changes_nothing_is_counted_and_locks_out(closed_store, s
     # Once the delay has passed (moved back in the attempts file), the right password opens
     # the store, the count is forgotten and every failure is in the audit trail.
     attempts = json.loads((store_folder / ATTEMPTS_FILE).read_text())
-    attempts["admin"]["last"] -= FIRST_DELAY_SECONDS + 1
+    attempts["users"]["admin"]["last"] -= FIRST_DELAY_SECONDS + 1
     (store_folder / ATTEMPTS_FILE).write_text(json.dumps(attempts))
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as store:
         failed = store.db.execute("SELECT count(*) FROM audit WHERE action = 'login_failed' "
@@ -256,7 +256,7 @@ def _flip(data: bytearray, page: int, rng: random.Random, page_size: int = 4096)
 def test_tampered_pages_are_detected_and_never_served(new_store, store_folder):
     store, _ = new_store
     seed(store, 1500)
-    data_key = store._data_key
+    data_key = bytes(store._data_key)  # a copy: lock wipes the store's
     store.lock()
     database = store_folder / DATABASE_FILE
     db = connect(database, data_key)
@@ -307,7 +307,7 @@ def test_tampered_database_is_reported_as_damaged_not_as_a_wrong_password(new_st
     shows when the page is read."""
     store, code = new_store
     seed(store, 200)
-    data_key = store._data_key
+    data_key = bytes(store._data_key)  # a copy: lock wipes the store's
     store.lock()
     database = store_folder / DATABASE_FILE
     original = database.read_bytes()
@@ -501,7 +501,7 @@ base, mode, password = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 folder = base / "store"
 store, _ = Store.init(folder, admin_username="admin", admin_display_name="Ada Admin",
                       admin_password=password, use_keyring=False, kdf=MINIMUM_KDF)
-data_key = store._data_key
+data_key = bytes(store._data_key)  # a copy: lock wipes the store's
 rng = random.Random(7)
 acknowledged = [save_one(store.db, rng, "admin") for _ in range(20)]
 filler = base / "filler"
@@ -595,7 +595,7 @@ def test_full_disk_fails_the_save_visibly_and_keeps_every_commit(tmp_path):
 
 def test_two_processes_writing_at_once_both_succeed(new_store, store_folder):
     store, _ = new_store
-    data_key = store._data_key
+    data_key = bytes(store._data_key)  # a copy: lock wipes the store's
     store.lock()
     rows = 300
     writers = [subprocess.Popen(writer_command(store_folder, data_key, "--rows", str(rows), "--name", name),
@@ -763,7 +763,8 @@ def test_recovery_code_opens_after_the_keyring_lost_the_device_secret(closed_sto
         assert records(recovered.db) == expected
         actions = [row[0] for row in recovered.db.execute("SELECT action FROM audit ORDER BY seq")]
         assert actions[-2:] == ["recovery_used", "device_rebound"]
-    assert len(memory_keyring.secrets) == 1  # a new device secret
+    device_secrets = [name for _, name in memory_keyring.secrets if not name.endswith("/audit-anchor")]
+    assert len(device_secrets) == 1  # a new device secret (beside the audit trail's anchor)
     # Everyone logs in again with their own password, and nothing was lost.
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as admin:
         assert records(admin.db) == expected

@@ -117,7 +117,7 @@ def test_made_up_usernames_do_not_grow_the_attempt_file_for_ever(new_store, stor
     for index in range(300):
         attempts.begin(f"nobody{index}")
         attempts.failed(f"nobody{index}")
-    kept = json.loads((store_folder / ATTEMPTS_FILE).read_text(encoding="utf-8"))
+    kept = json.loads((store_folder / ATTEMPTS_FILE).read_text(encoding="utf-8"))["users"]
     assert len(kept) == UnlockAttempts.MAX_NAMES
     assert "nobody299" in kept  # the most recent are the ones kept
     assert "nobody0" not in kept

@@ -1,27 +1,41 @@
 """``spoa backup``, ``spoa restore`` and ``spoa retention list|purge|policy``.
 
-Backup, purge and policy need an administrator. Restore opens the *backup* with an
-administrator's password (on the computer the backup came from) or, with
-``--recovery-code``, with the recovery code (``SPOA_RECOVERY_CODE``, the first line of
-standard input with ``--password-stdin``, or a prompt) on any computer.
+Backup, purge and policy need an administrator. Restore over a live store needs an
+active administrator of the *live* store (the backup's own accounts do not count), or,
+with ``--recovery-code``, the live store's recovery code (``SPOA_RECOVERY_CODE``, the
+first line of standard input with ``--password-stdin``, or a prompt). It shows what the
+live store holds against the backup and asks before replacing anything (``--yes`` for
+scripts). When that password or code does not open the backup (changed since), add
+``--backup-recovery-code`` (``SPOA_BACKUP_RECOVERY_CODE``, the next line of standard
+input, or a prompt). Into a folder with no store, only the backup's recovery code
+restores (``--recovery-code``).
 """
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from spoa.cli.access import add_store_arguments, ask_secret, open_store, store_folder, username
-from spoa.cli.common import EXIT_OK, BadInput, iso_date
+from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput, iso_date
 from spoa.roles import NotAllowed, Permission
 from spoa.store import retention
 from spoa.store.backup import backup
-from spoa.store.backup_archive import SUGGESTED_SUFFIX
+from spoa.store.backup_archive import SUGGESTED_SUFFIX, RestoreComparison
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
 from spoa.store.keyslots import SlotFileProblem
-from spoa.store.restore import restore
+from spoa.store.restore import RestoreCancelled, check_restorable, restore
+from spoa.store.store import Store
 
 RECOVERY_VARIABLE = "SPOA_RECOVERY_CODE"
+BACKUP_RECOVERY_VARIABLE = "SPOA_BACKUP_RECOVERY_CODE"
+RECORDS = {"contacts": "contacts", "children": "children", "referrals": "referrals",
+           "advice_requests": "advice requests", "audit": "audit entries"}
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
 _PROBLEMS = (StoreError, SlotFileProblem, KeyringUnavailable, NotAllowed)
 
 
@@ -36,8 +50,14 @@ def add_commands(commands) -> None:
         "restore", help="replace the store with a verified backup (the old files are kept)")
     back.add_argument("file", type=Path, help="the backup file")
     back.add_argument("--recovery-code", action="store_true",
-                      help=f"open the backup with the recovery code ({RECOVERY_VARIABLE} or a prompt); "
-                           "needed on a new computer")
+                      help=f"use the recovery code ({RECOVERY_VARIABLE} or a prompt) instead of a password: "
+                           "the live store's, or with no store in the folder (a new computer) the backup's")
+    back.add_argument("--backup-recovery-code", action="store_true",
+                      help=f"also give the backup's own recovery code ({BACKUP_RECOVERY_VARIABLE}, the "
+                           "next line with --password-stdin, or a prompt), when your password or the "
+                           "recovery code changed since the backup")
+    back.add_argument("--yes", action="store_true",
+                      help="replace the live store without asking (for scripts; check the backup first)")
     add_store_arguments(back)
     back.set_defaults(run=cmd_restore)
 
@@ -78,23 +98,100 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     folder = store_folder(args)
+    over_live = Store.exists(folder)
     try:
-        if args.recovery_code:
-            code = ask_secret(args, "Recovery code: ", RECOVERY_VARIABLE)
-            report = restore(args.file, folder, recovery_code=code)
-        else:
-            name = username(args)
-            password = ask_secret(args, f"Password for {name}: ")
-            report = restore(args.file, folder, username=name, password=password)
+        check_restorable(folder, with_recovery_code=args.recovery_code or args.backup_recovery_code)
     except _PROBLEMS as exc:
         raise BadInput(str(exc)) from None
-    print(f"Restored the backup of {report.created_at} into {report.folder}; every table matched "
+    if over_live and not args.yes and not _terminal():
+        raise BadInput(f"Restoring replaces the store in {folder}, so the desk shows what would be lost "
+                       "and asks first, and there is no terminal to ask on. Run it in a terminal, or add "
+                       "--yes once you are sure this is the backup to restore. Nothing was changed.")
+    name = password = code = backup_code = None
+    if args.recovery_code:
+        code = ask_secret(args, "Recovery code: ", RECOVERY_VARIABLE)
+    elif over_live or not args.backup_recovery_code:
+        name = username(args)
+        password = ask_secret(args, f"Password for {name}: ")
+    if args.backup_recovery_code:
+        backup_code = ask_secret(args, "The backup's recovery code: ", BACKUP_RECOVERY_VARIABLE)
+
+    def confirm(comparison: RestoreComparison) -> bool:
+        print(_what_would_be_lost(comparison, folder))
+        if args.yes:
+            return True
+        try:
+            answer = input("Replace the live store with this backup? [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().casefold() in ("y", "yes")
+
+    try:
+        report = restore(args.file, folder, username=name, password=password, recovery_code=code,
+                         backup_recovery_code=backup_code, confirm=confirm)
+    except RestoreCancelled as exc:
+        print(str(exc))
+        return EXIT_FAILED
+    except _PROBLEMS as exc:
+        raise BadInput(str(exc)) from None
+    print(f"Restored the backup of {_when(report.created_at)} into {report.folder}; every table matched "
           "its manifest.")
+    if report.over_live:
+        print("  its accounts are the live store's (the backup's own were not used), and it has a new "
+              "key that only they and the live recovery code open.")
+    else:
+        print("  its accounts are as they were when the backup was made: check them ('spoa user list').")
     for path in report.kept:
         print(f"  kept the previous file as {path.name}")
     if not report.previous_checkpointed:
         print("  the previous database could not be opened first; its files were kept as they were.")
     return EXIT_OK
+
+
+def _terminal() -> bool:
+    return bool(sys.stdin) and sys.stdin.isatty()
+
+
+def _when(moment: datetime | str | None) -> str:
+    """A moment as a clinician reads it, in UK time: '3 March 2025 at 14:05'."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    if moment is None:
+        return "none"
+    try:
+        local = moment.astimezone(ZoneInfo("Europe/London"))
+    except ZoneInfoNotFoundError:  # no time zone data on this computer: its own local time
+        local = moment.astimezone()
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} at {local:%H:%M}"
+
+
+def _counted(rows: int | None, newest: datetime | None) -> str:
+    if rows is None:
+        return "cannot be read"
+    return f"{rows:,}, newest {_when(newest)}" if rows else "none"
+
+
+def _what_would_be_lost(comparison: RestoreComparison, folder: Path) -> str:
+    lines = [f"Restoring replaces the store in {folder} with the backup made on "
+             f"{_when(comparison.backup_made_at)}."]
+    if not comparison.same_store:
+        lines.append("This backup was made of a different store: all of its records replace these.")
+    if not comparison.live_readable:
+        lines.append("The live store's database cannot be read (damaged or missing).")
+    rows: list[tuple[str, str, str]] = [("", "in the live store now", "in the backup")]
+    rows += [(RECORDS.get(t.table, t.table), _counted(t.live_rows, t.live_newest),
+              _counted(t.backup_rows, t.backup_newest)) for t in comparison.tables]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines += [f"  {a:<{widths[0]}}   {b:<{widths[1]}}   {c}".rstrip() for a, b, c in rows]
+    newer = [RECORDS.get(t, t) for t in comparison.newer_in_live]
+    if newer:
+        listed = ", ".join(newer[:-1]) + f" and {newer[-1]}" if len(newer) > 1 else newer[0]
+        lines.append(f"The live store has {listed} entered after the newest in the backup: after "
+                     "restoring they are only in the previous files, kept beside the store.")
+    return "\n".join(lines)
 
 
 def cmd_retention_list(args) -> int:

@@ -18,6 +18,8 @@ from spoa.cli.access import (
 )
 from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput
 from spoa.roles import Role
+from spoa.store.anchors import when_text
+from spoa.store.backup_archive import SUGGESTED_SUFFIX
 from spoa.store.database import StoreError, driver_cipher_version
 from spoa.store.device import KeyringUnavailable, check_backend
 from spoa.store.keys import calibrate
@@ -61,7 +63,12 @@ def add_commands(commands) -> None:
 
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(title="audit commands")
-    verify = audit_commands.add_parser("verify", help="check the hash chain (admin); exit 1 if broken")
+    verify = audit_commands.add_parser(
+        "verify", help="check the hash chain and its anchors outside the database (admin); "
+                       "exit 1 if either disagrees")
+    verify.add_argument("--backup", type=Path, action="append", default=[], metavar="PATH",
+                        help="also compare with the anchor in this backup file, or in every "
+                             f"{SUGGESTED_SUFFIX} file in this folder (repeatable)")
     add_store_arguments(verify)
     verify.set_defaults(run=cmd_audit_verify)
 
@@ -204,13 +211,37 @@ def cmd_user_deactivate(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
+    backups = _backup_files(args.backup)
     with open_store(args) as store:
-        report = store.verify_audit()
+        report = store.verify_audit(backups)
+    if not report.chain_intact:
+        print(f"BROKEN at entry {report.first_bad}: {report.problem}")
+    for check in report.disagreeing:
+        print(f"BROKEN: {check.problem}.")
     if report.intact:
         print(f"intact: {report.count} entries")
-        return EXIT_OK
-    print(f"BROKEN at entry {report.first_bad}: {report.problem}")
-    return EXIT_FAILED
+    for check in report.anchors:
+        if check.agrees and check.anchor is not None:
+            print(f"  agrees with {check.place} (entry {check.anchor.count}, "
+                  f"{when_text(check.anchor.at)})" + (f"; {check.note}" if check.note else ""))
+        elif check.agrees:
+            print(f"  not compared with {check.place}: {check.note}")
+    if not report.intact:
+        print("Keep the store and its backups as they are and tell your information governance lead.")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _backup_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.name.endswith(SUGGESTED_SUFFIX))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise BadInput(f"There is no backup file or folder at {path}.")
+    return found
 
 
 def cmd_rekey(args) -> int:

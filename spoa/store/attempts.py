@@ -1,8 +1,17 @@
-"""Failed sign-ins per username, and the delay they earn.
+"""Failed sign-ins per username, the delay they earn, and the failures not yet audited.
 
 Kept outside the database (which cannot be opened when the password is wrong); not secret,
 it only slows down guessing. Each attempt is counted before its secret is checked, one
-process at a time, so that simultaneous attempts cannot all slip past the delay."""
+process at a time, so that simultaneous attempts cannot all slip past the delay.
+
+Every failure (a wrong password, for a user or a made-up username; a wrong recovery code;
+at unlock or at restore) is also kept in a list of its own until the next sign-in of
+*anyone* writes it into the audit trail: not only the next sign-in of that user, and
+whatever happens meanwhile (a password reset by an administrator clears the delay, not
+the list). A username nobody has is kept as "" (typed text is not kept for the audit).
+
+The file: ``{"users": {name: {"failures", "last", "pending"}}, "unaudited": [[name, when],
+...], "dropped": n}``. The flat ``{name: {...}}`` of earlier versions is read too."""
 
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +58,7 @@ class UnlockAttempts:
 
     PENDING_SECONDS = 120
     MAX_NAMES = 100
+    MAX_UNAUDITED = 500  # beyond that, only their number is kept (``dropped``)
 
     def __init__(self, folder: Path):
         self.path = folder / ATTEMPTS_FILE
@@ -59,16 +69,31 @@ class UnlockAttempts:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if not isinstance(data.get("users"), dict):  # an earlier version's flat file
+            users = {name: entry for name, entry in data.items() if isinstance(entry, dict)}
+            unaudited = [[name, when] for name, entry in users.items()
+                         for when in entry.pop("times", []) if isinstance(when, str)]
+            data = {"users": users, "unaudited": unaudited, "dropped": 0}
+        if not isinstance(data.get("unaudited"), list):
+            data["unaudited"] = []
+        if not isinstance(data.get("dropped"), int):
+            data["dropped"] = 0
+        return data
 
     def _write(self, data: dict) -> None:
-        if len(data) > self.MAX_NAMES:  # 300 made-up usernames must not grow it for ever
-            newest = sorted(data, key=lambda name: _latest(data[name]), reverse=True)[:self.MAX_NAMES]
-            data = {name: data[name] for name in newest}
+        users = data["users"]
+        if len(users) > self.MAX_NAMES:  # 300 made-up usernames must not grow it for ever
+            newest = sorted(users, key=lambda name: _latest(users[name]), reverse=True)[:self.MAX_NAMES]
+            data["users"] = {name: users[name] for name in newest}
+        if len(data["unaudited"]) > self.MAX_UNAUDITED:
+            data["dropped"] += len(data["unaudited"]) - self.MAX_UNAUDITED
+            data["unaudited"] = data["unaudited"][-self.MAX_UNAUDITED:]
         # Best effort: a folder that cannot be written is reported by the database itself.
         with contextlib.suppress(OSError):
-            if data:
+            if data["users"] or data["unaudited"] or data["dropped"]:
                 write_atomically(self.path, json.dumps(data).encode("utf-8"))
             else:  # nothing to remember: no file (an attempt cancelled leaves the folder as it was)
                 self.path.unlink(missing_ok=True)
@@ -85,7 +110,7 @@ class UnlockAttempts:
                              "moment.") from None
 
     def _entry(self, data: dict, username: str, now: float) -> dict:
-        entry = data.setdefault(username, {"failures": 0, "last": 0, "times": [], "pending": []})
+        entry = data["users"].setdefault(username, {"failures": 0, "last": 0, "pending": []})
         entry["pending"] = [t for t in entry.get("pending", []) if now - t < self.PENDING_SECONDS]
         return entry
 
@@ -101,7 +126,7 @@ class UnlockAttempts:
 
     def wait_seconds(self, username: str, now: float | None = None) -> int:
         now = now if now is not None else time.time()
-        entry = self._read().get(username)
+        entry = self._read()["users"].get(username)
         if entry:
             entry = {**entry, "pending": [t for t in entry.get("pending", [])
                                           if now - t < self.PENDING_SECONDS]}
@@ -118,8 +143,9 @@ class UnlockAttempts:
         if wait:
             raise LockedOut(wait)
 
-    def failed(self, username: str) -> int:
-        """The attempt's secret was wrong: the number of failures now."""
+    def failed(self, username: str, audited_as: str | None = None) -> int:
+        """The attempt's secret was wrong: the number of failures now. It waits for the
+        audit as ``audited_as`` (default ``username``; "" for a username nobody has)."""
         now = time.time()
         with self._locked() as data:
             entry = self._entry(data, username, now)
@@ -127,23 +153,33 @@ class UnlockAttempts:
                 entry["pending"].pop(0)
             entry["failures"] += 1
             entry["last"] = now
-            entry["times"] = ([*entry.get("times", []), _now()])[-50:]
+            data["unaudited"].append([username if audited_as is None else audited_as, _now()])
             return entry["failures"]
 
     def cancel(self, username: str) -> None:
         """The attempt failed for another reason (no keyring, a damaged file): not counted."""
         with self._locked() as data:
-            entry = data.get(username)
+            entry = data["users"].get(username)
             if entry and entry.get("pending"):
                 entry["pending"].pop(0)
                 if not entry["pending"] and not entry.get("failures"):
-                    del data[username]
+                    del data["users"][username]
 
-    def succeeded(self, username: str) -> list[str]:
-        """Forget the failures; return their times so they can go into the audit trail."""
+    def succeeded(self, username: str) -> None:
+        """Forget the user's failures (their delay); the audit still gets each one."""
         with self._locked() as data:
-            entry = data.pop(username, None)
-        return entry.get("times", []) if entry else []
+            data["users"].pop(username, None)
+
+    def audit_unaudited(self, write: Callable[[list[tuple[str, str]], int], None]) -> None:
+        """Hand every failure not yet in an audit trail to ``write`` as ``(username,
+        when)`` with the number dropped beyond the cap, and forget them once it returns.
+        If it raises, they stay for the next sign-in; under the file lock, so that two
+        desks signing in at once do not both write them."""
+        with self._locked() as data:
+            found = [(str(name), str(when)) for name, when in data["unaudited"]]
+            if found or data["dropped"]:
+                write(found, int(data["dropped"]))
+            data["unaudited"], data["dropped"] = [], 0
 
 
 def _lock_path(folder: Path) -> Path | None:
@@ -173,10 +209,11 @@ class Attempt:
     def __init__(self, counter: UnlockAttempts | None, username: str):
         self.counter, self.username, self.settled = counter, username, False
 
-    def failed(self) -> int:
-        """The secret was wrong: the number of failures now (0 where nothing is counted)."""
+    def failed(self, audited_as: str | None = None) -> int:
+        """The secret was wrong: the number of failures now (0 where nothing is counted).
+        ``audited_as``: the name the audit will give it, "" for a username nobody has."""
         self.settled = True
-        return self.counter.failed(self.username) if self.counter is not None else 0
+        return self.counter.failed(self.username, audited_as) if self.counter is not None else 0
 
 
 @contextlib.contextmanager

@@ -13,8 +13,12 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
+
+if TYPE_CHECKING:
+    from spoa.store.anchors import AnchorCheck
 
 GENESIS = "0" * 64
 
@@ -31,10 +35,21 @@ class AuditReport:
     count: int
     first_bad: int | None  # position (1-based) of the first entry that does not verify
     problem: str | None
+    # What each anchor kept outside the database says (anchors.py); empty when not asked.
+    anchors: tuple[AnchorCheck, ...] = ()
+
+    @property
+    def chain_intact(self) -> bool:
+        return self.first_bad is None
+
+    @property
+    def disagreeing(self) -> list[AnchorCheck]:
+        return [a for a in self.anchors if not a.agrees]
 
     @property
     def intact(self) -> bool:
-        return self.first_bad is None
+        """The chain checks out and no anchor disagrees with it."""
+        return self.first_bad is None and not self.disagreeing
 
 
 def _digest(key: bytes, seq: int, at: str, username: str, role: str, action: str,

@@ -26,6 +26,7 @@ from pathlib import Path
 import sqlcipher3
 
 from spoa.roles import Permission
+from spoa.store.anchors import head_of
 from spoa.store.backup_archive import (
     ARCHIVE_COMMENT,
     ARCHIVE_FORMAT,
@@ -105,6 +106,7 @@ def backup(store: Store, destination: Path, *, overwrite: bool = False) -> Backu
         _audit_failure(store)
         raise _not_written(destination, exc.strerror or str(exc)) from None
     store.audit("backup", "archive", manifest["database"]["sha256"][:16])
+    store.anchor_audit()
     return BackupReport(destination, manifest["created_at"], manifest["database"]["sha256"],
                         destination.stat().st_size,
                         {name: TableSummary(**item) for name, item in manifest["tables"].items()})
@@ -148,6 +150,7 @@ def _copy_database(store: Store, data_key: bytes, staged: Path, created: datetim
         if problems:
             raise _damaged(store, problems[0])
         tables = table_summaries(target, data_key)
+        audit_head = head_of(target)
         schema_hash = schema_hash_of(target, data_key)
         applied = applied_migrations(target)
     finally:
@@ -178,6 +181,7 @@ def _copy_database(store: Store, data_key: bytes, staged: Path, created: datetim
         "schema_hash": schema_hash,
         "content_hash": "hmac-sha256, key: HKDF(data key, 'spoa backup-manifest')",
         "tables": {name: {"rows": s.rows, "hash": s.hash} for name, s in tables.items()},
+        "audit_anchor": audit_head.as_dict(),  # the trail's head in this copy (anchors.py)
     }
     manifest["mac"] = manifest_mac(manifest, data_key)
     return manifest, slot_bytes

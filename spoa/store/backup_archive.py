@@ -1,5 +1,6 @@
 """The backup archive: its entries and manifest, the problems a backup can meet, the keyed
-content hashes that prove a copy whole, and reading an archive back with its checks
+content hashes that prove a copy whole, reading an archive back with its checks, and the
+comparison of a backup's records with the live store's shown before a restore
 (spoa.store.backup writes one, spoa.store.restore restores one).
 
 The archive is one ZIP file whose entries are all *stored* (not compressed: the
@@ -37,8 +38,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from spoa.store import schema
+from spoa.store.anchors import Anchor, AnchorCheck
 from spoa.store.database import DATABASE_FILE, PLAIN_SQLITE_HEADER, StoreError
-from spoa.store.keys import subkey
+from spoa.store.keys import key_id, subkey
 from spoa.store.keyslots import SLOT_FILE
 
 ARCHIVE_FORMAT = "spoa-desk backup"
@@ -89,13 +91,47 @@ class BackupReport:
 
 
 @dataclass(frozen=True)
+class RecordCount:
+    """One kind of record in the live store and in a backup: how many, and when the newest
+    was entered (UTC; None when there are none, or the live database cannot be read)."""
+
+    table: str
+    live_rows: int | None  # None: the live database cannot be read
+    backup_rows: int
+    live_newest: datetime | None
+    backup_newest: datetime | None
+
+
+@dataclass(frozen=True)
+class RestoreComparison:
+    """What restoring a backup over the live store would take out of use, shown before
+    anything is replaced."""
+
+    backup_made_at: datetime
+    same_store: bool  # the backup was made of this store (same installation)
+    tables: tuple[RecordCount, ...]
+
+    @property
+    def live_readable(self) -> bool:
+        return all(t.live_rows is not None for t in self.tables)
+
+    @property
+    def newer_in_live(self) -> tuple[str, ...]:
+        """Tables whose newest live entry is later than anything in the backup: entries
+        that are only in the live store."""
+        return tuple(t.table for t in self.tables if t.live_newest is not None
+                     and (t.backup_newest is None or t.live_newest > t.backup_newest))
+
+
+@dataclass(frozen=True)
 class RestoreReport:
     archive: Path
     folder: Path
     created_at: str
     tables: dict[str, TableSummary]
-    kept: list[Path] = field(default_factory=list)  # the previous live files, renamed
+    kept: list[Path] = field(default_factory=list)  # the previous live files, set aside
     previous_checkpointed: bool = True  # False: the old database could not be opened first
+    over_live: bool = False  # replaced a live store: its users and keys were kept
 
 
 def utc_now() -> datetime:
@@ -198,6 +234,42 @@ def remove_database_files(path: Path) -> None:
 
 
 
+# -- comparing a backup with the live store --------------------------------------------------
+
+# The records a person would miss, and the column saying when each was entered.
+COMPARED_TABLES = (("contacts", "created_at"), ("children", "created_at"), ("referrals", "created_at"),
+                   ("advice_requests", "created_at"), ("audit", "at"))
+
+
+def _parsed(text) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _count_and_newest(db: Database, table: str, column: str) -> tuple[int, datetime | None]:
+    if not db[table].exists():
+        return 0, None
+    # Names come from COMPARED_TABLES above; no value is interpolated.
+    rows, newest = db.execute(f"SELECT count(*), max({_quote(column)}) FROM {_quote(table)}").fetchone()  # noqa: S608
+    return int(rows), _parsed(newest) if newest is not None else None
+
+
+def compare_records(live: Database | None, backup: Database, *, backup_made_at: str,
+                    same_store: bool) -> RestoreComparison:
+    """Counts and newest entries of the main records in the live store (None: it cannot be
+    read) and in the backup's database."""
+    counts = []
+    for table, column in COMPARED_TABLES:
+        backup_rows, backup_newest = _count_and_newest(backup, table, column)
+        live_rows, live_newest = (None, None) if live is None else _count_and_newest(live, table, column)
+        counts.append(RecordCount(table, live_rows, backup_rows, live_newest, backup_newest))
+    made = _parsed(backup_made_at) or datetime.fromtimestamp(0, UTC)
+    return RestoreComparison(made, same_store, tuple(counts))
+
+
 # -- reading an archive ----------------------------------------------------------------------
 
 @dataclass
@@ -285,3 +357,26 @@ def extract_database(archive: BackupArchive, target: Path) -> None:
         if handle.read(len(PLAIN_SQLITE_HEADER)) == PLAIN_SQLITE_HEADER:
             raise damaged(archive.path, "holds an unencrypted database, which the desk never "
                                          "restores; tell your information governance lead")
+
+
+def backup_anchor(path: Path, installation_id: str, data_key: bytes) -> AnchorCheck:
+    """The audit anchor in the backup at ``path``, not yet compared with a trail (for
+    ``anchors.checks``). It holds no anchor, with the reason in its note, when the file
+    is not a readable backup of this store or was made before backups carried one; a
+    manifest altered since it was made is a problem of its own."""
+    place = f"the backup {path.name}"
+    try:
+        manifest = read_archive(path).manifest
+    except BackupProblem as exc:
+        return AnchorCheck(place, None, note=f"it could not be read ({exc})")
+    if manifest.get("installation_id") != installation_id:
+        return AnchorCheck(place, None, note="it is a backup of another store")
+    kept = Anchor.from_dict(manifest.get("audit_anchor"))
+    if kept is None:
+        return AnchorCheck(place, None, note="it was made by an earlier version, which kept no anchor")
+    if manifest.get("key_id") != key_id(data_key):
+        return AnchorCheck(place, kept, note="it was made under an earlier data key, so the seal "
+                                             "on its manifest could not be checked")
+    if not hmac.compare_digest(manifest_mac(manifest, data_key), str(manifest.get("mac"))):
+        return AnchorCheck(place, kept, problem="its manifest was altered after the backup was made")
+    return AnchorCheck(place, kept)

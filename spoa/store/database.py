@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlcipher3
 import sqlite_utils
 
-from spoa.store.keys import KEY_BYTES
+from spoa.store.keys import KEY_BYTES, wipe
 
 DATABASE_FILE = "spoa.db"
 PLAIN_SQLITE_HEADER = b"SQLite format 3\x00"
@@ -92,10 +92,31 @@ def driver_cipher_version() -> str:
         connection.close()
 
 
-def _hex_key(data_key: bytes) -> str:
+_HEX_DIGITS = b"0123456789abcdef"
+
+
+def _keyspec(data_key: bytes | bytearray) -> bytearray:
+    """SQLCipher's raw-key form x'<64 hex digits>', built in a buffer the caller wipes.
+
+    Given to the driver's set_key (sqlite3_key) rather than as PRAGMA text: a str would
+    stay in the driver's statement cache while the connection is open and in freed memory
+    after, and could not be wiped."""
     if len(data_key) != KEY_BYTES:
         raise ValueError("a data key is 32 bytes")
-    return data_key.hex()
+    spec = bytearray(3 + 2 * KEY_BYTES)  # its final size: filled in place, never grown
+    spec[0], spec[1], spec[-1] = ord("x"), ord("'"), ord("'")
+    for i, byte in enumerate(data_key):
+        spec[2 + 2 * i] = _HEX_DIGITS[byte >> 4]
+        spec[3 + 2 * i] = _HEX_DIGITS[byte & 0x0F]
+    return spec
+
+
+def _set_key(connection, data_key: bytes | bytearray, *, rekey: bool = False) -> None:
+    spec = _keyspec(data_key)
+    try:
+        (connection.reset_key if rekey else connection.set_key)(spec)
+    finally:
+        wipe(spec)
 
 
 def connect(path: Path, data_key: bytes, *, create: bool = False,
@@ -131,8 +152,8 @@ def connect(path: Path, data_key: bytes, *, create: bool = False,
     try:
         # Wrong keys are reported to the user by WrongKey, not by SQLCipher on stderr.
         connection.execute("PRAGMA cipher_log_level = NONE")
-        # The key must be the first statement that touches the database.
-        connection.execute(f"PRAGMA key = \"x'{_hex_key(data_key)}'\"")
+        # The key must be set before anything touches the database.
+        _set_key(connection, data_key)
         # OFF, SQLCipher's default since 4.5: locking and wiping every allocation costs 2 to 9
         # times plain SQLite and cannot protect what matters here, since the records live in
         # Python objects anyway (docs/security.md).
@@ -190,8 +211,20 @@ def close(db: sqlite_utils.Database | None) -> None:
     db.conn.close()
 
 
+def write_in_place(db: sqlite_utils.Database, table: str, column: str, rowid: int,
+                   value: bytes | bytearray) -> None:
+    """Write ``value`` over the blob of the same length in one row, by SQLite's incremental
+    blob I/O, which copies it straight into the page: a bound parameter would stay in the
+    driver's cached statement until the connection closes, and in freed memory after."""
+    blob = db.conn.open_blob(table, column, rowid)
+    try:
+        blob.write(value)
+    finally:
+        blob.close()
+
+
 def rekey(db: sqlite_utils.Database, new_key: bytes) -> None:
     """Re-encrypt every page under ``new_key`` (SQLCipher does it in one transaction)."""
     checkpoint(db)
-    db.execute(f"PRAGMA rekey = \"x'{_hex_key(new_key)}'\"")
+    _set_key(db.conn, new_key, rekey=True)
     checkpoint(db)

@@ -7,10 +7,12 @@ Nothing here touches files or the keyring; :mod:`spoa.store.keyslots` does that.
 from __future__ import annotations
 
 import base64
+import ctypes
 import hashlib
 import hmac
 import json
 import secrets
+import sys
 import time
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -63,8 +65,66 @@ class KdfParams:
 MINIMUM_KDF = KdfParams(time_cost=3, memory_kib=64 * 1024, parallelism=4)
 
 
-def new_data_key() -> bytes:
-    return secrets.token_bytes(KEY_BYTES)
+def new_data_key() -> bytearray:
+    """A fresh random data key, in a buffer its holder wipes when done with it (``wipe``)."""
+    key = bytearray(KEY_BYTES)
+    # Byte by byte into a buffer of its final size: token_bytes(32) would leave a whole
+    # copy of the key behind in an immutable bytes object, which Python frees uncleared.
+    for i in range(KEY_BYTES):
+        key[i] = secrets.randbits(8)
+    return key
+
+
+def wipe(secret: bytearray | None) -> None:
+    """Overwrite key material held in a bytearray, in place."""
+    if secret:
+        memoryview(secret)[:] = bytes(len(secret))  # same size: never reallocated, no copy left
+
+
+# Where CPython keeps a bytes object's contents: after its header, in ob_sval, whose first
+# byte bytes.__basicsize__ already counts. Checked once on a probe before it is relied on.
+_BYTES_DATA = bytes.__basicsize__ - 1
+
+
+def _references(value: object) -> int:
+    return sys.getrefcount(value)
+
+
+def _probe(value: bytes) -> int:
+    return _references(value)  # called as owned_key calls it, so both see the same count
+
+
+def _count_when_alone() -> int | None:
+    """What owned_key counts for a temporary passed straight in, measured on this interpreter
+    (versions differ in what getrefcount sees); None, and nothing is ever wiped, when that
+    cannot be told apart from a value the caller still holds, or the layout is not CPython's."""
+    if sys.implementation.name != "cpython":
+        return None
+    held = bytes(range(1, 41))
+    if ctypes.string_at(id(held) + _BYTES_DATA, len(held)) != held:
+        return None
+    alone = _probe(bytes(range(1, 41)))
+    return alone if alone < _probe(held) else None
+
+
+_ALONE = _count_when_alone()
+
+
+def owned_key(key: bytes) -> bytearray:
+    """``key`` copied into a bytearray that its holder wipes when done with it.
+
+    The crypto library and the database driver hand keys over as immutable ``bytes``. Pass
+    such a temporary straight in (``owned_key(open_slot(...))``): once copied, it is zeroed
+    in place, but only when nothing else can ever see it: exactly ``bytes`` (no subclass),
+    longer than one byte (CPython shares the empty and one-byte objects), and no reference
+    to it but this call's (no cache, no variable of the caller; bytes take no weak
+    references). Otherwise it is left as it is, and stays in memory until reused
+    (tests/test_key_memory.py would find it)."""
+    owned = bytearray(key)
+    if (_ALONE is not None and type(key) is bytes and len(key) > 1
+            and _references(key) <= _ALONE):
+        ctypes.memset(id(key) + _BYTES_DATA, 0, len(key))
+    return owned
 
 
 def new_salt() -> bytes:
@@ -100,6 +160,14 @@ def subkey(data_key: bytes, purpose: str) -> bytes:
     """A key for one purpose (the audit chain, key ids) derived from the data key."""
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
                 info=b"spoa " + purpose.encode("ascii")).derive(data_key)
+
+
+def wipeable_subkey(data_key: bytes, purpose: str) -> bytearray:
+    """``subkey`` derived straight into a bytearray, for a key that must not outlive its use."""
+    key = bytearray(KEY_BYTES)
+    HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None,
+         info=b"spoa " + purpose.encode("ascii")).derive_into(data_key, key)
+    return key
 
 
 def key_id(data_key: bytes) -> str:

@@ -268,6 +268,7 @@ class SlotFile:
     installation_id: str
     uses_keyring: bool
     slots: list[Slot | LegacySlot] = field(default_factory=list)
+    audit_anchor: dict | None = None  # the audit trail's head when last anchored (anchors.py)
 
     @classmethod
     def new(cls, folder: Path, uses_keyring: bool) -> SlotFile:
@@ -287,7 +288,8 @@ class SlotFile:
                     f"The key file {path} is format {data.get('format')!r}; this version of the "
                     f"desk reads format {FORMAT}. Install the matching version of the desk.")
             return cls(path, str(data["installation_id"]), bool(data["uses_keyring"]),
-                       [Slot.from_dict(item) for item in data["slots"]])
+                       [Slot.from_dict(item) for item in data["slots"]],
+                       data.get("audit_anchor") if isinstance(data.get("audit_anchor"), dict) else None)
         except SlotFileProblem:
             raise
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -296,8 +298,11 @@ class SlotFile:
                 "it from the backup made with the database.") from None
 
     def as_dict(self) -> dict:
-        return {"format": FORMAT, "installation_id": self.installation_id,
+        data = {"format": FORMAT, "installation_id": self.installation_id,
                 "uses_keyring": self.uses_keyring, "slots": [s.as_dict() for s in self.slots]}
+        if self.audit_anchor is not None:
+            data["audit_anchor"] = self.audit_anchor
+        return data
 
     def save(self) -> None:
         write_atomically(self.path, json.dumps(self.as_dict(), indent=2).encode("utf-8"))

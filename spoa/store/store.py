@@ -8,9 +8,12 @@ device secret from the OS keyring) or the recovery code.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import os
+import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +22,9 @@ import sqlcipher3
 from sqlite_utils import Database
 
 from spoa.roles import NotAllowed, Permission, Role, require
-from spoa.store import audit, schema
+from spoa.store import anchors, audit, schema
 from spoa.store.attempts import FREE_ATTEMPTS, UnlockAttempts, counted_attempt
+from spoa.store.backup_archive import backup_anchor
 from spoa.store.database import (
     BUSY_TIMEOUT_MS,
     DATABASE_FILE,
@@ -31,6 +35,7 @@ from spoa.store.database import (
     connect,
     explain,
     rekey,
+    write_in_place,
 )
 from spoa.store.device import (
     KeyringUnavailable,
@@ -47,7 +52,9 @@ from spoa.store.keys import (
     new_data_key,
     new_recovery_code,
     normalise_recovery_code,
-    subkey,
+    owned_key,
+    wipe,
+    wipeable_subkey,
 )
 from spoa.store.keyslots import (
     RECOVERY,
@@ -55,6 +62,7 @@ from spoa.store.keyslots import (
     LegacySlot,
     Slot,
     SlotFile,
+    SlotFileProblem,
     make_slot,
     open_slot,
     reseal,
@@ -64,6 +72,10 @@ from spoa.store.keyslots import (
 MINIMUM_PASSWORD_LENGTH = 10
 ALONE_WAIT_MS = 2000  # how long rekey waits for other desks' transactions before refusing
 RECOVERY_USER = "(recovery code)"
+UNKNOWN_USER = "(unknown username)"  # a failed sign-in as a username nobody has
+ANCHOR_EVERY_SECONDS = 60  # the audit anchor is also renewed this often while in use
+
+_log = logging.getLogger(__name__)
 
 
 class UnlockFailed(StoreError):
@@ -95,6 +107,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _moment(iso: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        return None  # an unreadable time: the entry is dated when it is written
+
+
 def normalise_username(text: str) -> str:
     name = unicodedata.normalize("NFC", text).strip().casefold()
     if not name or len(name) > 64 or not all(ch.isalnum() or ch in "._-" for ch in name):
@@ -116,15 +135,27 @@ def check_password(password: str, username: str = "") -> None:
 class Store:
     """An unlocked store, acting as one user. Use as a context manager or call lock()."""
 
-    def __init__(self, folder: Path, db: Database, data_key: bytes, slots: SlotFile, user: User,
+    _anchored_at = 0.0  # time.monotonic() of the last audit anchor
+
+    def __init__(self, folder: Path, db: Database, data_key: bytearray, slots: SlotFile, user: User,
                  device_secret: bytes | None):
+        """The store takes ``data_key`` over and wipes it at lock (docs/security.md)."""
         self.folder = folder
         self.db = db
-        self._data_key = data_key
+        self._data_key = data_key if isinstance(data_key, bytearray) else bytearray(data_key)
+        self._audit_key = bytearray()
         self.slots = slots
         self.user = user
         self._device_secret = device_secret
-        self._audit_key = bytes(db.execute("SELECT value FROM meta WHERE name = 'audit_key'").fetchone()[0])
+        # The driver's bytes go straight to owned_key, which wipes them (keys.py).
+        self._audit_key = owned_key(
+            db.execute("SELECT value FROM meta WHERE name = 'audit_key'").fetchone()[0])
+
+    def __del__(self):
+        # A store dropped without lock() (an unlock that failed half-way) still wipes its keys.
+        for secret in (getattr(self, "_data_key", None), getattr(self, "_audit_key", None)):
+            if isinstance(secret, bytearray):
+                secret[:] = bytes(len(secret))
 
     # -- creating and opening ----------------------------------------------------------
 
@@ -167,7 +198,10 @@ class Store:
             now = _now()
             with db.conn:
                 db.execute("BEGIN IMMEDIATE")
-                db["meta"].insert({"name": "audit_key", "value": subkey(data_key, "audit")})
+                audit_key = wipeable_subkey(data_key, "audit")
+                row = db["meta"].insert({"name": "audit_key", "value": bytes(len(audit_key))}).last_rowid
+                write_in_place(db, "meta", "value", row, audit_key)  # not bound: see database.py
+                wipe(audit_key)
                 db["meta"].insert({"name": "created_at", "value": now})
                 db["users"].insert({
                     "username": username, "display_name": admin_display_name.strip() or username,
@@ -178,6 +212,7 @@ class Store:
             store = cls(folder, db, data_key, slots, admin, device)
             store.audit("store_created")
             store.audit("user_added", "user", username)
+            store.anchor_audit()
             return store, recovery_code
         except BaseException:
             # Leave nothing half-made behind: no key file without its database.
@@ -186,6 +221,7 @@ class Store:
                 (folder / name).unlink(missing_ok=True)
             if device is not None:
                 delete_device_secret(slots.installation_id)
+            wipe(data_key)
             raise
 
     @classmethod
@@ -203,7 +239,8 @@ class Store:
             db, data_key, opened = _open_with_first(database, slots.user_slots(name),
                                                     lambda slot: open_slot(slot, password, device))
             if db is None:
-                left = FREE_ATTEMPTS - attempt.failed()
+                # A username nobody has is audited as unknown, never as typed.
+                left = FREE_ATTEMPTS - attempt.failed(name if name in slots.usernames() else "")
                 hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
                         if 0 < left <= 3 else "")
                 if left <= 0:
@@ -218,10 +255,10 @@ class Store:
             user = User(row[0], row[1], Role(row[2]), bool(row[3]), bool(row[4]))
             store = cls(folder, db, data_key, slots, user, device)
             store._renew_slots(opened, password)
-            for when in attempts.succeeded(name):
-                store.audit("login_failed", "user", name, outcome="failed",
-                            at=datetime.fromisoformat(when))
+            attempts.succeeded(name)
+            store._audit_failed_sign_ins(attempts)
             store.audit("login")
+        store.anchor_audit()
         return store
 
     @classmethod
@@ -262,13 +299,43 @@ class Store:
         with _closed_on_failure(db, database):
             schema.apply(db)
             store = cls(folder, db, data_key, slots, user, device)
+            store._audit_failed_sign_ins(attempts)
             store.audit("recovery_used")
             store._renew_slots(opened, code)
         if no_keyring is not None:
             store._unbind_device()
         elif slots.uses_keyring and device is None:
             store._rebind_device()
+        store.anchor_audit()
         return store
+
+    def _audit_failed_sign_ins(self, attempts: UnlockAttempts) -> None:
+        """Write every failed sign-in not yet audited, whoever it was for (attempts.py).
+        If the trail cannot take them now, they wait for the next sign-in."""
+        roles = dict(self.db.execute("SELECT username, role FROM users").fetchall())
+
+        def write(found: list[tuple[str, str]], dropped: int) -> None:
+            with self.db.conn:
+                self.db.execute("BEGIN IMMEDIATE")
+                for name, when in found:
+                    if name == RECOVERY_USER:
+                        who, role, kind, record = RECOVERY_USER, "", "recovery code", ""
+                    elif name in roles:
+                        who, role, kind, record = name, roles[name], "user", name
+                    else:
+                        who, role, kind, record = UNKNOWN_USER, "", "user", ""
+                    audit.append(self.db, self._audit_key, username=who, role=role,
+                                 action="login_failed", record_type=kind, record_id=record,
+                                 outcome="failed", at=_moment(when))
+                if dropped:
+                    audit.append(self.db, self._audit_key, username=UNKNOWN_USER, role="",
+                                 action="login_failed", record_type="user",
+                                 outcome=f"failed: {dropped} more, not kept one by one")
+
+        try:
+            attempts.audit_unaudited(write)
+        except (StoreError, sqlcipher3.DatabaseError) as exc:
+            _log.warning("Failed sign-ins could not be audited yet (%s).", type(exc).__name__)
 
     @staticmethod
     def _device_secret_for(slots: SlotFile) -> bytes | None:
@@ -361,13 +428,35 @@ class Store:
 
     def audit(self, action: str, record_type: str = "", record_id: str = "", outcome: str = "ok",
               at: datetime | None = None) -> int:
-        return audit.append(self.db, self._audit_key, username=self.user.username,
-                            role=self.user.role.value, action=action, record_type=record_type,
-                            record_id=record_id, outcome=outcome, at=at)
+        seq = audit.append(self.db, self._audit_key, username=self.user.username,
+                           role=self.user.role.value, action=action, record_type=record_type,
+                           record_id=record_id, outcome=outcome, at=at)
+        if (not self.db.conn.in_transaction
+                and time.monotonic() - self._anchored_at >= ANCHOR_EVERY_SECONDS):
+            self.anchor_audit()
+        return seq
 
-    def verify_audit(self) -> audit.AuditReport:
+    def anchor_audit(self, *, reset: bool = False) -> None:
+        """Record the audit trail's head outside the database (anchors.py): done at
+        sign-in, lock, backup and key changes, and at most once a minute between.
+
+        A place that cannot be written (a full disk, a keyring that refuses) keeps its
+        older anchor, which still checks the trail up to its entry; the work carries on."""
+        try:
+            anchors.anchor(self.db, self.folder, reset=reset)
+        except (OSError, SlotFileProblem, KeyringUnavailable, sqlcipher3.DatabaseError) as exc:
+            _log.warning("The audit anchor could not be recorded (%s).", type(exc).__name__)
+        self._anchored_at = time.monotonic()
+
+    def verify_audit(self, backups: Sequence[Path] = ()) -> audit.AuditReport:
+        """Check the hash chain, then compare it with every anchor the store has (the key
+        file, the keyring) and the anchors in ``backups`` (backup files)."""
         self.require(Permission.VERIFY_AUDIT)
-        return audit.verify(self.db, self._audit_key)
+        report = audit.verify(self.db, self._audit_key)
+        kept = [backup_anchor(Path(path), self.slots.installation_id, self._data_key)
+                for path in backups]
+        found = anchors.checks(self.db, self.folder, report.count, kept)
+        return dataclasses.replace(report, anchors=tuple(found))
 
     def lock(self) -> None:
         """Close the connection and drop the key. Idempotent."""
@@ -375,6 +464,7 @@ class Store:
             return
         try:
             self.audit("lock")
+            self.anchor_audit()
         except sqlcipher3.DatabaseError:
             # The database was re-keyed by another session meanwhile: this connection can
             # no longer write, but it must still be closed and its key dropped.
@@ -382,8 +472,11 @@ class Store:
         finally:
             close(self.db)
             self.db = None
-            self._data_key = b""
-            self._audit_key = b""
+            # Zeroed in place, then replaced by empty buffers that no key check accepts.
+            wipe(self._data_key)
+            wipe(self._audit_key)
+            self._data_key = bytearray()
+            self._audit_key = bytearray()
 
     close = lock
 
@@ -517,8 +610,10 @@ class Store:
             self._update_slots(both_keys)  # 1: both keys can open
             rekey(self.db, new_key)  # 2: the database now needs the new key
             self._data_key = new_key
+            wipe(old_key)
             self._update_slots(lambda _slots: list(fresh))  # 3: only the new key's slots remain
             self.audit("rekey")
+        self.anchor_audit()
         return sorted({s.username or RECOVERY_USER for s in fresh if s.renew})
 
     def replace_recovery_code(self, show: Callable[[str], None]) -> None:
@@ -533,6 +628,7 @@ class Store:
         show(code)
         self._update_slots(lambda slots: [s for s in slots if s.kind != RECOVERY or s.id == slot.id])
         self.audit("recovery_code_replaced")
+        self.anchor_audit()
 
     @contextlib.contextmanager
     def _alone(self):
@@ -588,14 +684,18 @@ def _open_with_first(database: Path, slots: list, unwrap) -> tuple:
     authenticated = False
     for slot in slots:
         try:
-            data_key = unwrap(slot)
+            data_key = owned_key(unwrap(slot))  # the decrypted bytes are wiped (keys.py)
         except WrongSecret:
             continue
         authenticated = True
         try:
             return connect(database, data_key), data_key, slot
         except WrongKey:
+            wipe(data_key)
             continue  # a slot left over from an interrupted rekey
+        except BaseException:
+            wipe(data_key)
+            raise
     if authenticated:
         raise DatabaseDamaged(
             f"The password is right, but {database} does not open with its key: the file is "
@@ -606,6 +706,10 @@ def _open_with_first(database: Path, slots: list, unwrap) -> tuple:
 
 def _opens(slot, password: str, device: bytes | None, data_key: bytes) -> bool:
     try:
-        return open_slot(slot, password, device) == data_key
+        candidate = owned_key(open_slot(slot, password, device))
     except WrongSecret:
         return False
+    try:
+        return candidate == data_key
+    finally:
+        wipe(candidate)

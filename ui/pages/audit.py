@@ -44,11 +44,21 @@ def local_time(iso: str) -> str:
 
 def verdict(report: AuditReport) -> str:
     if report.intact:
+        places = [check.place for check in report.anchors if check.anchor is not None]
+        agreed = (f" It agrees with the record of the trail kept in {_listed(places)}." if places
+                  else "")
         return (f"The audit trail is intact: all {report.count} entries check out; none was "
-                "changed, removed or reordered.")
-    return (f"The audit trail does not check out: {report.problem}. The entries before entry "
-            f"{report.first_bad} are intact. Keep this store as it is and tell your information "
-            "governance lead.")
+                f"changed, removed or reordered.{agreed}")
+    found = []
+    if not report.chain_intact:
+        found.append(f"{report.problem}. The entries before entry {report.first_bad} are intact")
+    found += [check.problem or "" for check in report.disagreeing]
+    return (f"The audit trail does not check out: {'; '.join(found)}. Keep this store and its "
+            "backups as they are and tell your information governance lead.")
+
+
+def _listed(places: list[str]) -> str:
+    return places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
 
 
 class AuditTableModel(RowsModel):
