@@ -536,6 +536,7 @@ def test_backup_and_restore_from_the_command_line(archived, store_folder, tmp_pa
     written, out, err = run(monkeypatch, capsys, "backup", str(tmp_path / "cli.spoa-backup"), *folder)
     assert written == 0, err
     assert "Backup written" in out
+    assert "apart from the recovery code" in out
     again, _, err = run(monkeypatch, capsys, "backup", str(tmp_path / "cli.spoa-backup"), *folder)
     assert again == 2
     assert "already exists" in err

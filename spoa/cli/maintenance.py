@@ -92,7 +92,8 @@ def cmd_backup(args) -> int:
     rows = sum(t.rows for t in report.tables.values())
     print(f"Backup written: {report.path} ({report.size:,} bytes, {len(report.tables)} tables, "
           f"{rows:,} rows, database sha256 {report.database_sha256[:16]}…).")
-    print("Keep it with the recovery code's safe place in mind: either opens nothing alone.")
+    print("Keep it away from this computer and apart from the recovery code: the backup with the "
+          "code opens the records on any computer.")
     return EXIT_OK
 
 
