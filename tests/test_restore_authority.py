@@ -317,7 +317,7 @@ calls = 0
 def replacing():
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code.co_name in ("_swap_over_live", "_reset_anchors"):
+        if frame.f_code.co_name in ("swap_over_live", "_reset_anchors"):
             return True
         frame = frame.f_back
     return False
