@@ -226,3 +226,8 @@ def test_the_audit_page_says_which_anchor_disagrees(qtbot, busy_store):
     assert "the key file recorded" in page.result.text()
     assert "entries were removed from its end" in page.result.text()
     session.lock()
+
+
+def test_an_anchors_time_is_said_in_uk_time():
+    assert anchors.when_text("2026-07-15T13:05:00+00:00") == "Wednesday 15 July 2026 at 14:05 BST"
+    assert anchors.when_text("2026-12-02T16:07:00+00:00") == "Wednesday 2 December 2026 at 16:07 GMT"

@@ -212,6 +212,7 @@ def test_audit_page_lists_entries_and_verifies_the_chain(qtbot, staffed_desk_as)
     assert newest[1:] == ["admin", "admin", "login", "", "", "ok"]
     actions = [model.data(model.index(r, 3)) for r in range(model.rowCount())]
     assert actions[-1] == "store created"
+    assert page.heading.text() == f"All {model.rowCount()} entries of the audit trail, newest first."
     assert "password changed" in actions
     page.verify_button.click()
     qtbot.waitUntil(lambda: "intact" in page.result.text(), timeout=20000)
@@ -219,6 +220,13 @@ def test_audit_page_lists_entries_and_verifies_the_chain(qtbot, staffed_desk_as)
     page.clear()
     assert model.rowCount() == 0
     assert page.result.text() == ""
+
+
+def test_the_audit_heading_says_when_only_the_newest_entries_are_shown():
+    from ui.pages.audit import SHOWN_ENTRIES, shown_heading
+
+    assert shown_heading(1) == "All 1 entry of the audit trail, newest first."
+    assert shown_heading(SHOWN_ENTRIES).startswith(f"The newest {SHOWN_ENTRIES} entries")
 
 
 def test_a_tampered_audit_trail_is_reported_in_words(qtbot, new_store, store_folder):

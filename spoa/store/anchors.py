@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import keyring
 import keyring.errors
@@ -103,13 +104,18 @@ def check(db, place: str, anchor: Anchor | None, count: int, note: str | None = 
 
 
 def when_text(iso: str) -> str:
-    """An anchor's time as people read it: 'Wednesday 2 December 2026 at 16:30 GMT'."""
+    """An anchor's time as people in the hub read it, in UK time: 'Wednesday 2 December
+    2026 at 16:30 GMT'."""
     from spoa.letters.formatting import date_and_time
 
     try:
-        return date_and_time(datetime.fromisoformat(iso).astimezone())
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
+    try:
+        return date_and_time(moment.astimezone(ZoneInfo("Europe/London")))
+    except ZoneInfoNotFoundError:  # no time zone data on this computer: its own local time
+        return date_and_time(moment.astimezone())
 
 
 # -- the keyring ------------------------------------------------------------------------

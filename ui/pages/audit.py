@@ -57,6 +57,14 @@ def verdict(report: AuditReport) -> str:
             "backups as they are and tell your information governance lead.")
 
 
+def shown_heading(shown: int) -> str:
+    """What the list holds: every entry, or the newest when there are more than it shows."""
+    if shown >= SHOWN_ENTRIES:
+        return (f"The newest {SHOWN_ENTRIES} entries of the audit trail, newest first; "
+                "Verify checks every entry.")
+    return f"All {shown} entr{'y' if shown == 1 else 'ies'} of the audit trail, newest first."
+
+
 def _listed(places: list[str]) -> str:
     return places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
 
@@ -84,7 +92,7 @@ class AuditPage(Page):
 
     def __init__(self, session: DeskSession, parent: QWidget | None = None):
         super().__init__(session, parent)
-        heading = QLabel(f"The newest {SHOWN_ENTRIES} entries of the audit trail, newest first.")
+        self.heading = heading = QLabel("The audit trail, newest first.")
         heading.setAccessibleName("About the audit trail")
         heading.setWordWrap(True)
         self.model = AuditTableModel(self)
@@ -115,7 +123,11 @@ class AuditPage(Page):
         layout.addLayout(buttons)
 
     def refresh(self) -> None:
-        self.session.call(load_entries, self.model.set_rows)
+        self.session.call(load_entries, self._loaded)
+
+    def _loaded(self, rows: list[AuditEntry]) -> None:
+        self.model.set_rows(rows)
+        self.heading.setText(shown_heading(len(rows)))
 
     def verify(self) -> None:
         self.verify_button.setEnabled(False)
