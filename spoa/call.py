@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from spoa import desk, nhs
 from spoa.advice import ADVICE_MODULE_ID
 from spoa.letters import referrals
+from spoa.letters.formatting import long_date
 from spoa.letters.referrals import Referral
 from spoa.model import ReferrerType
 from spoa.roles import Permission
@@ -41,6 +42,7 @@ from spoa.store.search import PossibleDuplicate
 from spoa.store.store import Store
 
 __all__ = [
+    "CALLER_PHRASES",
     "CONSENT_BY",
     "CONSENT_STATUSES",
     "DETAIL_FIELDS",
@@ -53,6 +55,7 @@ __all__ = [
     "check_details",
     "check_field",
     "child_age",
+    "consent_in_words",
     "find_possible_duplicates",
     "module_fit",
     "parse_answer",
@@ -70,7 +73,7 @@ REFERRER_LABELS = {
     ReferrerType.SOCIAL_CARE: "Social care",
     ReferrerType.OTHER_PROFESSIONAL: "Other professional",
 }
-_CALLER_PHRASES = {
+CALLER_PHRASES = {
     ReferrerType.GP: "a GP", ReferrerType.SCHOOL_NURSE: "a school nurse",
     ReferrerType.PARENT: "a parent or carer", ReferrerType.SELF: "the young person themselves",
     ReferrerType.POLICE: "the police", ReferrerType.SOCIAL_CARE: "social care",
@@ -79,6 +82,32 @@ _CALLER_PHRASES = {
 CONSENT_STATUSES = {"given": "Given", "refused": "Refused", "not_asked": "Not asked yet"}
 CONSENT_BY = {"": "—", "young_person": "The young person", "parent_or_carer": "A parent or carer",
               "both": "The young person and a parent or carer"}
+
+
+def consent_in_words(consent: Mapping[str, object]) -> list[str]:
+    """A contact's consent as a person reads it, one line per entry: 'Given', 'given by: a
+    parent or carer', 'date: 20 November 2026'; entries the desk does not know keep their
+    own words (a contact file may name any)."""
+    lines = []
+    for key, value in consent.items():
+        if value in (None, "", [], {}):
+            continue
+        if key == "status":
+            lines.append(CONSENT_STATUSES.get(str(value), str(value).replace("_", " ").capitalize()))
+            continue
+        if key == "given_by":
+            text = CONSENT_BY.get(str(value), str(value).replace("_", " ")).lower()
+        elif isinstance(value, date) or key == "date":
+            try:
+                text = long_date(value if isinstance(value, date) else date.fromisoformat(str(value)))
+            except ValueError:
+                text = str(value)
+        elif isinstance(value, list):
+            text = ", ".join(map(str, value))
+        else:
+            text = str(value)
+        lines.append(f"{str(key).replace('_', ' ')}: {text}")
+    return lines or ["not recorded"]
 
 # Every field of the details form: (label, required).
 DETAIL_FIELDS = {
@@ -230,9 +259,9 @@ def module_fit(module: RuleModule, child_age: int | None, referrer: ReferrerType
         ages = f"for ages {module.age_min} to {module.age_max}"
         return ModuleFit(module, False, f"{ages}; the child is {child_age}")
     if referrer is not None and module.referrers and referrer not in module.referrers:
-        return ModuleFit(module, False, f"not for calls from {_CALLER_PHRASES[referrer]}")
+        return ModuleFit(module, False, f"not for calls from {CALLER_PHRASES[referrer]}")
     age = f"age {child_age}" if child_age is not None else "any age (the age is not known yet)"
-    caller = _CALLER_PHRASES[referrer] if referrer else "any caller"
+    caller = CALLER_PHRASES[referrer] if referrer else "any caller"
     return ModuleFit(module, True, f"covers {age} and calls from {caller}")
 
 

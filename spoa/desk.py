@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from spoa.letters.formatting import date_and_time
 from spoa.model import Outcome, ReferrerType, SessionContext, Urgency
 from spoa.roles import Permission
 from spoa.rules.module import RuleModule
@@ -34,8 +36,8 @@ from spoa.store.store import Store
 
 __all__ = [
     "ChildDraft", "ContactAdded", "ContactDraft", "ContactView", "ModuleMismatch", "TriageSaved",
-    "add_contact", "confirm_outcome", "list_contacts", "override_outcome", "resume_triage",
-    "save_triage", "search_contacts", "update_child", "update_contact", "view_contact",
+    "add_contact", "check_received_at", "confirm_outcome", "list_contacts", "override_outcome",
+    "resume_triage", "save_triage", "search_contacts", "update_child", "update_contact", "view_contact",
 ]
 
 
@@ -79,6 +81,23 @@ def _check(store: Store, permission: Permission, action: str, record_type: str =
 
 # -- contacts -----------------------------------------------------------------------------
 
+# A contact cannot come in after now; this much leeway covers a computer clock a little behind.
+RECEIVED_LEEWAY = timedelta(minutes=5)
+
+
+def check_received_at(received_at: datetime, now: datetime | None = None) -> None:
+    """Refuse a contact received later than now (deadlines would count from a moment to
+    come): InvalidField naming the time as a person reads it, in UK time."""
+    now = now or datetime.now(UTC)
+    if received_at > now + RECEIVED_LEEWAY:
+        try:
+            shown = received_at.astimezone(ZoneInfo("Europe/London"))
+        except ZoneInfoNotFoundError:  # no time zone data on this computer: UTC, named
+            shown = received_at.astimezone(UTC)
+        raise InvalidField("received_at", f"is {date_and_time(shown)}, which is later than now; give the "
+                                          "time the contact came in (leave it out for now), and check "
+                                          "the date and the time zone")
+
 def add_contact(store: Store, draft: ContactDraft, *, module: RuleModule | None = None,
                 answers: Mapping[str, object] | None = None, on_date: date | None = None) -> ContactAdded:
     """Store a new contact (with a new child, or one on record) and, given a module, its
@@ -94,6 +113,7 @@ def add_contact(store: Store, draft: ContactDraft, *, module: RuleModule | None 
         raise InvalidField("child", "give either the child's details or the id of a child on record")
     contact_row = records.contact_row(draft)
     received_at = datetime.fromisoformat(contact_row["received_at"])
+    check_received_at(received_at)
     if draft.child is not None:
         child_row = records.child_row(draft.child)
         duplicates = tuple(search.possible_duplicates(

@@ -56,7 +56,8 @@ def test_add_the_example_then_list_show_and_search(capsys, as_practitioner, monk
     for expected in ("Child ch-", "Zoë Example-Testcase", "999 876 5439", "ZZ2 4AB", "Testtown Academy",
                      "Alex Example-Testcase (mother) 07700 900123", "school_nurse: Jo Nurse",
                      "2026-11-20 09:30 UTC", "module camhs_general 2.0.0", "recommended  school_nursing",
-                     "Outcome rule 'school_nursing'", "not yet confirmed or overridden", '"status": "given"'):
+                     "Outcome rule 'school_nursing'", "not yet confirmed or overridden",
+                     "consent      Given"):
         assert expected in out, expected
 
     for query in ("zoe example-testcase", "ZOË", "999 876 5439", "9998765439", "04/03/2012",
@@ -171,3 +172,79 @@ def test_the_installed_command_adds_the_example(tmp_path):
     with Store.unlock(folder, "pat", PRACTITIONER_PASSWORD) as pat:
         assert pat.db.execute("SELECT count(*) FROM contacts").fetchone()[0] == 1
         assert pat.db.execute("SELECT count(*) FROM triage_sessions").fetchone()[0] == 1
+
+
+def test_a_contact_received_hours_from_now_is_refused_in_uk_time(capsys, tmp_path, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    monkeypatch.delenv("SPOA_PASSWORD", raising=False)
+    later = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    bad = tmp_path / "contact.yaml"
+    bad.write_text(EXAMPLE.read_text(encoding="utf-8").replace(
+        "received_at: 2026-11-20T09:30:00Z", f"received_at: {later.isoformat()}", 1), encoding="utf-8")
+    code, out, err = run(capsys, "contact", "add", "--file", bad, "--data-dir", tmp_path / "nothing")
+    assert (code, out) == (2, "")
+    assert ": received_at: is " in err
+    assert "which is later than now" in err
+    assert f" {later.year} at " in err  # a date and time in words, never ISO text
+    assert later.isoformat() not in err
+
+
+def test_the_core_refuses_a_future_received_at_for_the_desk_too(staffed_store):
+    from datetime import UTC, datetime, timedelta
+
+    from spoa import desk
+    from spoa.store.records import ChildDraft, ContactDraft, InvalidField
+
+    with staffed_store("pat") as pat:
+        draft = ContactDraft(referrer_type="gp", child=ChildDraft(given_name="Ada", family_name="Testcase"),
+                             received_at=datetime.now(UTC) + timedelta(hours=2))
+        with pytest.raises(InvalidField, match="later than now"):
+            desk.add_contact(pat, draft)
+        assert desk.list_contacts(pat) == []
+        # A clock a minute or two behind is not a contact from the future.
+        desk.add_contact(pat, ContactDraft(referrer_type="gp", child=draft.child,
+                                           received_at=datetime.now(UTC) + timedelta(minutes=2)))
+
+
+def test_a_bad_contact_file_reports_every_problem_at_once(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("SPOA_PASSWORD", raising=False)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for old, new in (('nhs_number: "999 876 5439"', 'nhs_number: "999 876 5438"'),
+                     ("  type: school_nurse", "  type: neighbour\n  title: Ms"),
+                     ("school_attendance: reduced", "school_attendance: sometimes"),
+                     ("sleep_affected: disrupted", "sleep_affected: badly")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    bad = tmp_path / "contact.yaml"
+    bad.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "contact", "add", "--file", bad, "--data-dir", tmp_path / "nothing")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"spoa: {bad}: 4 problems; nothing was stored:\n")
+    for field in ("child.nhs_number", "referrer.title", "answers.school_attendance",
+                  "answers.sleep_affected"):
+        assert f": {field}: " in err, field
+    assert "and 1 more" not in err
+
+
+def test_list_marks_what_is_overdue_and_show_gives_consent_in_words(capsys, as_practitioner):
+    code, out, err = run(capsys, "contact", "add", "--file", EXAMPLE, *as_practitioner)
+    assert code == 0, err
+    contact_id, session_id = out.split()[1], out.split("Triage session ")[1].split(":")[0]
+    # The contact's own commands, not "at the desk" only.
+    assert f"'spoa referral confirm {session_id}'" in out
+    assert f"'spoa referral override {session_id} --route R --urgency U --reason" in out
+
+    code, out, _ = run(capsys, "contact", "list", *as_practitioner)
+    assert code == 0
+    # Received on 20 November, first contact due within 5 days: well past by now.
+    assert "OVERDUE by " in out
+    assert "days" in out.split("OVERDUE by ")[1]
+
+    code, out, _ = run(capsys, "contact", "show", contact_id, *as_practitioner)
+    assert code == 0
+    assert "  consent      Given\n" in out
+    assert "given by: parent" in out
+    assert "date: 20 November 2026" in out
+    assert "notes: Parent agrees to sharing with CAMHS" in out
+    assert "{" not in out.split("consent")[1].split("Child ")[0]  # never the stored JSON

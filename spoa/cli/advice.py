@@ -21,12 +21,13 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from spoa import advice
+from spoa import advice, desk, worklist
 from spoa.advice import AdviceDraft, AdviceRequest
 from spoa.cli.access import add_store_arguments, open_store
 from spoa.cli.common import (
     EXIT_OK,
     BadInput,
+    FileProblems,
     check_known_keys,
     desk_errors,
     field_path,
@@ -105,33 +106,43 @@ class AdviceFile:
 
 
 def read_advice_file(path: Path) -> AdviceFile:
-    """Read and check a request file; a problem names the file, line and field (BadInput)."""
+    """Read and check a request file; every problem names the file, line and field (one
+    BadInput naming them all)."""
     located, bad = read_input_file(path)
     data = located.data
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a request file is a set of named fields (requester, child, question, ...)")
-    check_known_keys(data, FILE_KEYS, (), bad)
+    problems = FileProblems(path)
+    with problems.part():
+        check_known_keys(data, FILE_KEYS, (), bad)
     answers = data.get("answers")
-    if answers is not None and not isinstance(answers, dict):
-        raise bad(("answers",), "must map question ids to answers")
-    if answers is not None:
-        answers = {str(k): v for k, v in answers.items()}
-    module = _module(data, answers, bad)
-    draft = AdviceDraft(question=_text(data, "question", bad), context=_text(data, "context", bad),
-                        tried=_text(data, "tried", bad), how_soon=data.get("how_soon"),
-                        conversion_authorised=data.get("conversion_authorised"))
-    contact, contact_id = _contact(data, bad)
-    try:
-        answers = advice.check_request(draft, answers=answers, module=module)
-    except InvalidField as exc:
-        raise bad(field_path(exc.field), exc.problem) from None
-    except AnswersRejected as exc:
-        first = exc.errors[0]
-        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
-        raise bad(("answers", first.question_id), first.message + more) from None
-    except RecordError as exc:
-        raise bad(("module",), str(exc)) from None
+    module = draft = None
+    contact = contact_id = None
+    with problems.part():
+        if answers is not None and not isinstance(answers, dict):
+            raise bad(("answers",), "must map question ids to answers")
+        if answers is not None:
+            answers = {str(k): v for k, v in answers.items()}
+        module = _module(data, answers, bad)
+    with problems.part():
+        draft = AdviceDraft(question=_text(data, "question", bad), context=_text(data, "context", bad),
+                            tried=_text(data, "tried", bad), how_soon=data.get("how_soon"),
+                            conversion_authorised=data.get("conversion_authorised"))
+    with problems.part():
+        contact, contact_id = _contact(data, bad)
+    if draft is not None and not problems.messages:
+        with problems.part():
+            try:
+                answers = advice.check_request(draft, answers=answers, module=module)
+            except InvalidField as exc:
+                raise bad(field_path(exc.field), exc.problem) from None
+            except AnswersRejected as exc:
+                raise BadInput.several([str(bad(("answers", e.question_id), e.message))
+                                        for e in exc.errors]) from None
+            except RecordError as exc:
+                raise bad(("module",), str(exc)) from None
+    problems.raise_any()
     return AdviceFile(path, draft, contact, contact_id, module, answers)
 
 
@@ -201,7 +212,8 @@ def _contact(data: dict, bad) -> tuple[ContactDraft | None, str | None]:
                 records.child_row(child)
             except InvalidField as exc:
                 raise bad(("child", *field_path(exc.field)), exc.problem) from None
-        records.contact_row(draft)
+        row = records.contact_row(draft)
+        desk.check_received_at(datetime.fromisoformat(row["received_at"]))
         advice.check_requester(draft.referrer_type)
     except InvalidField as exc:
         raise bad(_FIELD_PATHS.get(exc.field, field_path(exc.field)), exc.problem) from None
@@ -274,8 +286,11 @@ def cmd_list(args) -> int:
         found = advice.list_requests(store, awaiting=args.awaiting)
     if not found:
         print("no advice requests awaiting a response" if args.awaiting else "no open advice requests")
+    now = datetime.now(UTC)
     for request in found:
-        print(_line(request))
+        due = request.respond_by
+        late = f"  OVERDUE by {worklist.span_text(now - due)}" if request.open and due and due < now else ""
+        print(_line(request) + late)
     return EXIT_OK
 
 

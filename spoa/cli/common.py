@@ -24,6 +24,13 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 class BadInput(Exception):
     """Input the user can fix; the message says how. Exit code 2."""
 
+    @classmethod
+    def several(cls, problems: list[str]) -> BadInput:
+        """One BadInput for several problems, one a line, each kept apart (FileProblems)."""
+        error = cls("\n".join(problems))
+        error.problems = list(problems)
+        return error
+
 
 @contextlib.contextmanager
 def desk_errors() -> Iterator[None]:
@@ -64,10 +71,36 @@ def read_input_file(path: Path) -> tuple[Located, Callable[[tuple, str], BadInpu
 
 
 def check_known_keys(data: dict, known: tuple, where: tuple, bad) -> None:
-    """Refuse a field the file format does not have (a typo would otherwise be ignored)."""
-    for key in data:
-        if key not in known:
-            raise bad((*where, key), "is not a field here; expected one of: " + ", ".join(known))
+    """Refuse a field the file format does not have (a typo would otherwise be ignored);
+    every such field is named."""
+    unknown = [str(bad((*where, key), "is not a field here; expected one of: " + ", ".join(known)))
+               for key in data if key not in known]
+    if unknown:
+        raise BadInput.several(unknown)
+
+
+class FileProblems:
+    """Every problem in one input file, reported together: each part of the file is read
+    inside ``part()``, whose BadInput is kept while reading goes on with the next part."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.messages: list[str] = []
+
+    @contextlib.contextmanager
+    def part(self) -> Iterator[None]:
+        try:
+            yield
+        except BadInput as exc:
+            self.messages.extend(getattr(exc, "problems", None) or [str(exc)])
+
+    def raise_any(self) -> None:
+        """BadInput listing every problem found, if there was one; nothing is stored then."""
+        if len(self.messages) == 1:
+            raise BadInput(self.messages[0])
+        if self.messages:
+            raise BadInput(f"{self.path}: {len(self.messages)} problems; nothing was stored:\n"
+                           + "\n".join(f"  {message}" for message in self.messages))
 
 
 def field_path(field_name: str) -> tuple:

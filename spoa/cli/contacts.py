@@ -8,17 +8,18 @@ outcome in one transaction and prints the contact's id and any possible duplicat
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 
-from spoa import desk, nhs
+from spoa import call, desk, nhs, worklist
 from spoa.cli.access import add_store_arguments
 from spoa.cli.access import open_store as _open_store
 from spoa.cli.common import (
     EXIT_OK,
     BadInput,
+    FileProblems,
     check_known_keys,
     desk_errors,
     field_path,
@@ -37,6 +38,7 @@ FILE_KEYS = ("child", "child_id", "referrer", "source_of_referral", "received_at
              "status", "module", "answers")
 CHILD_KEYS = tuple(f.name for f in fields(ChildDraft))
 REFERRER_KEYS = ("type", "name", "organisation", "contact")
+OPEN_STATUSES = ("open", "triaged")  # still waiting for the desk (as on Today)
 # Where each contact field sits in the file.
 _CONTACT_FIELD_PATHS = {
     "referrer_type": ("referrer", "type"),
@@ -97,49 +99,65 @@ class ContactFile:
 
 
 def read_contact_file(path: Path) -> ContactFile:
-    """Read and check a contact file; a problem names the file, line and field (BadInput)."""
+    """Read and check a contact file; every problem names the file, line and field
+    (one BadInput naming them all)."""
     located, bad = read_input_file(path)
     data = located.data
 
     if not isinstance(data, dict):
         raise BadInput(f"{path}: a contact file is a set of named sections (child, referrer, ...)")
-    check_known_keys(data, FILE_KEYS, (), bad)
-    child = None
-    if "child" in data:
-        child_data = _section(data, "child", bad)
-        check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
-        if "given_name" not in child_data or "family_name" not in child_data:
-            raise bad(("child",), "needs given_name and family_name")
-        child = ChildDraft(**child_data)
-    elif "child_id" not in data:
-        raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
-    referrer = _section(data, "referrer", bad)
-    check_known_keys(referrer, REFERRER_KEYS, ("referrer",), bad)
-    if "type" not in referrer:
-        raise bad(("referrer",), "needs a type: one of " + ", ".join(r.value for r in ReferrerType))
+    problems = FileProblems(path)
+    with problems.part():
+        check_known_keys(data, FILE_KEYS, (), bad)
+    child = child_ok = None
+    with problems.part():
+        if "child" in data:
+            child_data = _section(data, "child", bad)
+            check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
+            if "given_name" not in child_data or "family_name" not in child_data:
+                raise bad(("child",), "needs given_name and family_name")
+            child = ChildDraft(**child_data)
+        elif "child_id" not in data:
+            raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
+        child_ok = True
+    referrer = None
+    with problems.part():
+        referrer = _section(data, "referrer", bad)
+        check_known_keys(referrer, REFERRER_KEYS, ("referrer",), bad)
+        if "type" not in referrer:
+            raise bad(("referrer",), "needs a type: one of " + ", ".join(r.value for r in ReferrerType))
     consent = data.get("consent") or {}
-    if not isinstance(consent, dict):
-        raise bad(("consent",), "must be a set of named entries (status, given_by, notes, ...)")
-    draft = ContactDraft(
-        referrer_type=referrer["type"], child=child, child_id=data.get("child_id"),
-        referrer_name=referrer.get("name") or "", referrer_organisation=referrer.get("organisation") or "",
-        referrer_contact=referrer.get("contact") or "",
-        source_of_referral=data.get("source_of_referral") or "", received_at=data.get("received_at"),
-        consent=consent, kind=data.get("kind") or "triage", status=data.get("status") or "open")
-    warnings = []
-    try:
+    with problems.part():
+        if not isinstance(consent, dict):
+            raise bad(("consent",), "must be a set of named entries (status, given_by, notes, ...)")
+    warnings: list[str] = []
+    with problems.part():
         if child is not None:
-            row = records.child_row(child)
+            try:
+                row = records.child_row(child)
+            except InvalidField as exc:
+                raise bad(("child", *field_path(exc.field)), exc.problem) from None
             if row["nhs_number"]:
                 warnings.extend(w for w in [nhs.parse_nhs_number(row["nhs_number"]).warning] if w)
-    except InvalidField as exc:
-        raise bad(("child", *field_path(exc.field)), exc.problem) from None
-    try:
-        records.contact_row(draft)
-    except InvalidField as exc:
-        keys = _CONTACT_FIELD_PATHS.get(exc.field, field_path(exc.field))
-        raise bad(keys, exc.problem) from None
-    module, answers = _module_and_answers(data, bad)
+    draft = None
+    if child_ok and not problems.messages and isinstance(referrer, dict):
+        draft = ContactDraft(
+            referrer_type=referrer["type"], child=child, child_id=data.get("child_id"),
+            referrer_name=referrer.get("name") or "",
+            referrer_organisation=referrer.get("organisation") or "",
+            referrer_contact=referrer.get("contact") or "",
+            source_of_referral=data.get("source_of_referral") or "", received_at=data.get("received_at"),
+            consent=consent, kind=data.get("kind") or "triage", status=data.get("status") or "open")
+        with problems.part():
+            try:
+                row = records.contact_row(draft)
+                desk.check_received_at(datetime.fromisoformat(row["received_at"]))
+            except InvalidField as exc:
+                raise bad(_CONTACT_FIELD_PATHS.get(exc.field, field_path(exc.field)), exc.problem) from None
+    module, answers = None, {}
+    with problems.part():
+        module, answers = _module_and_answers(data, bad)
+    problems.raise_any()
     return ContactFile(path, draft, module, answers, warnings)
 
 
@@ -161,10 +179,8 @@ def _module_and_answers(data: dict, bad) -> tuple[RuleModule | None, dict]:
     try:
         TriageSession(listing.module).answer_many(answers)
     except AnswersRejected as exc:
-        first = exc.errors[0]
-        raise bad(("answers", first.question_id),
-                  first.message + (f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else "")
-                  ) from None
+        problems = [str(bad(("answers", e.question_id), e.message)) for e in exc.errors]
+        raise BadInput.several(problems) from None
     return listing.module, answers
 
 
@@ -211,7 +227,11 @@ def _print_triage(saved: desk.TriageSaved, contact: records.Contact) -> None:
         print(f"  check: {problem}")
     for question_id in saved.dropped:
         print(f"  note: the answer to '{question_id}' was not kept: with these answers it is not asked")
-    print("  Confirm or override the outcome at the desk.")
+    if saved.complete:
+        print(f"  Confirm it ('spoa referral confirm {saved.session_id}') or override it ('spoa referral "
+              f"override {saved.session_id} --route R --urgency U --reason \"...\"'), or at the desk.")
+    else:
+        print("  Finish the call at the desk, then confirm or override the outcome.")
 
 
 def cmd_contact_list(args) -> int:
@@ -232,12 +252,20 @@ def _print_summaries(found: list[ContactSummary], nothing: str) -> None:
     if not found:
         print(nothing)
         return
+    now = datetime.now(UTC)
     for s in found:
         route = f"{s.route.label}, {s.urgency.label.lower()}" if s.route and s.urgency else "not triaged"
         contact_by = _when(s.contact_by) if s.contact_by else "-"
         born = s.date_of_birth.isoformat() if s.date_of_birth else "unknown"
         print(f"{s.contact_id}  {s.received_at:%Y-%m-%d}  {s.status:<8} contact by {contact_by:<20} "
-              f"{route:<28} {s.child_name} (born {born}, NHS {_nhs(s.nhs_number)})")
+              f"{route:<28} {s.child_name} (born {born}, NHS {_nhs(s.nhs_number)}){_late(s, now)}")
+
+
+def _late(summary: ContactSummary, now: datetime) -> str:
+    """'  OVERDUE by 2 h' for a contact still waiting for its first contact after its deadline."""
+    if summary.status in OPEN_STATUSES and summary.contact_by is not None and summary.contact_by < now:
+        return f"  OVERDUE by {worklist.span_text(now - summary.contact_by)}"
+    return ""
 
 
 def cmd_contact_show(args) -> int:
@@ -254,7 +282,10 @@ def cmd_contact_show(args) -> int:
         print("               " + contact.referrer_contact.replace("\n", "\n" + " " * 15))
     if contact.source_of_referral:
         print(f"  source       {contact.source_of_referral}")
-    print(f"  consent      {json.dumps(contact.consent, ensure_ascii=False)}")
+    consent = call.consent_in_words(contact.consent)
+    print(f"  consent      {consent[0]}")
+    for line in consent[1:]:
+        print(f"               {line}")
     print(f"Child {child.id}: {child.full_name}")
     print(f"  born         {child.date_of_birth or 'unknown'}")
     print(f"  NHS number   {_nhs(child.nhs_number)}")
