@@ -103,11 +103,11 @@ def test_referral_letter_and_outbox_commands(spoa, tmp_path, smtp_server, certif
     assert "A practitioner cannot approve or return referrals" in err
     code, out, _ = spoa("sam", "referral", "return", referral, "--reason", "Add what school tried")
     assert code == 0
-    assert "now returned" in out
+    assert out == f"Referral {referral} returned.\n"  # the state is the verb: not said twice
     assert spoa("pat", "referral", "submit", referral)[0] == 0
     code, out, _ = spoa("sam", "referral", "approve", referral, "--note", "OK")
     assert code == 0
-    assert "now approved" in out
+    assert out == f"Referral {referral} approved.\n"
     code, out, _ = spoa("pat", "referral", "show", referral)
     assert code == 0
     for expected in ("returned", "sam: Add what school tried", "approved", "left out     carers"):
@@ -198,5 +198,6 @@ def test_referral_letter_and_outbox_commands(spoa, tmp_path, smtp_server, certif
     assert "cannot export letters" in err
     code, out, err = spoa("sam", "outbox", "export-day", today, "--out", tmp_path / "batch")
     assert code == 0, err
-    assert out.startswith("1 letter(s)")
+    assert out.startswith("The letter of the 1 referral approved on ")
+    assert "letter(s)" not in out
     assert "1/1" in err

@@ -288,7 +288,8 @@ def test_exporting_a_day_shows_progress_to_the_total_and_a_summary(qtbot, desk_w
     written = sorted(folder.glob("*.pdf"))
     assert len(written) == total
     assert notices == [page.status.text()]
-    assert notices[0].startswith(f"{total} letters of referrals approved on")
+    assert notices[0].startswith("The letter of the 1 referral approved on " if total == 1
+                                 else f"The {total} letters of the referrals approved on ")
     whole_issued_letters(sam, written)
 
 

@@ -418,3 +418,10 @@ def test_the_duplicate_dialog_chooses_no_child_and_enter_stores_nothing(qtbot):
     assert again.use_button.isEnabled()
     qtbot.mouseClick(again.use_button, Qt.MouseButton.LeftButton)
     assert again.choice == DuplicateChoice("ch-2")
+
+
+def test_the_call_heading_names_the_caller_as_a_sentence_says_it(qtbot, desk_as):
+    page = make_page(qtbot, desk_as)
+    start(qtbot, page, referrer="parent")
+    assert " — call from a parent or carer — " in page.who.text()
+    assert "Parent or carer" not in page.who.text()

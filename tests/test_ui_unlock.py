@@ -236,3 +236,19 @@ def test_with_no_keyring_left_the_recovery_code_asks_then_opens_without_one(qtbo
     session.wait()
     assert not SlotFile.load(folder).uses_keyring
     Store.unlock(folder, "admin", ADMIN_PASSWORD).lock()
+
+
+def test_at_a_start_it_asks_to_sign_in_and_says_locked_only_after_a_lock(qtbot, window):
+    assert window.heading.text() == "Sign in to open the desk."
+    window.reset("pat")
+    assert window.heading.text() == "The desk is locked. Sign in to carry on."
+
+
+def test_the_recovery_code_is_not_named_as_a_person_in_the_status_bar():
+    from spoa.store.store import RECOVERY_USER, User
+    from ui.shell import signed_in_text
+
+    assert signed_in_text(User(RECOVERY_USER, "Recovery", Role.ADMIN)) == (
+        "Opened with the recovery code, as an administrator")
+    assert signed_in_text(User("sam", "Sam Supervisor", Role.SUPERVISOR)) == (
+        "Signed in as Sam Supervisor (sam), supervisor")

@@ -111,15 +111,7 @@ class Notice:
 
 
 def summary(report: BatchExport) -> str:
-    day = f"{report.day:%d %B %Y}"
-    if report.total == 0:
-        return f"No referral was approved on {day}: nothing was written."
-    if report.cancelled:
-        return (f"Export cancelled: {report.done} of {report.total} letters of referrals approved on {day} "
-                f"were written to {report.folder}. Each file written is complete; export the day again "
-                "for the rest.")
-    letters = f"{report.done} letter{'s' if report.done != 1 else ''}"
-    return f"{letters} of referrals approved on {day} written to {report.folder}."
+    return report.summary()
 
 
 class DayExport(QObject):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from spoa.paths import data_dir
 from spoa.settings import DeskSettings, SettingsProblem
-from spoa.store.store import User
+from spoa.store.store import RECOVERY_USER, User
 from ui import theme
 from ui.app import APP_TITLE
 from ui.errors import report_unexpected
@@ -54,6 +54,14 @@ PAGE_CLASSES = (
     ("ui.pages.audit", "AuditPage"),
 )
 ROLE_NAMES = {"practitioner": "practitioner", "supervisor": "supervisor", "admin": "administrator"}
+
+
+def signed_in_text(user: User) -> str:
+    """Who the status bar says is working: the recovery code is not a person with a name."""
+    if user.username == RECOVERY_USER:
+        return "Opened with the recovery code, as an administrator"
+    role = ROLE_NAMES.get(user.role.value, user.role.value)
+    return f"Signed in as {user.display_name} ({user.username}), {role}"
 
 
 def default_pages() -> list[type[Page]]:
@@ -257,8 +265,7 @@ class MainWindow(QMainWindow):
         resume, self._resume = self._resume, None
         self._user = user
         self._update_navigation()
-        role = ROLE_NAMES.get(user.role.value, user.role.value)
-        self.who.setText(f"Signed in as {user.display_name} ({user.username}), {role}")
+        self.who.setText(signed_in_text(user))
         self.unlock_window.hide()
         self.show()
         self.raise_()

@@ -198,8 +198,9 @@ class UnlockWindow(QWidget):
         self.session = session
         self.setWindowTitle("SPOA triage desk — unlock")
         self.setAccessibleName("Unlock the desk")
-        heading = QLabel("The desk is locked. Sign in to carry on.")
-        heading.setAccessibleName("The desk is locked")
+        # "Locked" only once someone has worked here (reset() after a lock); at a start, sign in.
+        self.heading = heading = QLabel("Sign in to open the desk.")
+        heading.setAccessibleName("Sign in")
         heading.setWordWrap(True)
         self.username = QLineEdit()
         self.username.setAccessibleName("Username")
@@ -252,6 +253,8 @@ class UnlockWindow(QWidget):
 
     def reset(self, username: str = "") -> None:
         """Ready for the next person (after a lock): the password is never kept."""
+        self.heading.setText("The desk is locked. Sign in to carry on.")
+        self.heading.setAccessibleName("The desk is locked")
         self.password.clear()
         if username:
             self.username.setText(username)

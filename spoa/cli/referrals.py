@@ -264,7 +264,8 @@ def cmd_create(args) -> int:
 def _transition(args, operation, done: str, *extra) -> int:
     with open_store(args) as store, desk_errors():
         referral = operation(store, args.referral_id, *extra)
-    print(f"Referral {referral.id} {done}: now {_state(referral)}.")
+    state = _state(referral)
+    print(f"Referral {referral.id} {done}" + ("." if state == done else f": now {state}."))
     return EXIT_OK
 
 
@@ -490,7 +491,7 @@ def cmd_export_day(args) -> int:
         report = batch_export.export_day(store, args.day, args.out, progress=progress)
     if report.total:
         print(file=sys.stderr)
-    print(f"{report.done} letter(s) of referrals approved on {args.day} written to {report.folder}.")
+    print(report.summary())
     return EXIT_OK
 
 

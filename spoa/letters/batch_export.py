@@ -17,6 +17,7 @@ from spoa.letters import archive, builders
 from spoa.letters.archive import IssuedLetter
 from spoa.letters.assemble import ModuleLookup
 from spoa.letters.content import HubDetails
+from spoa.letters.formatting import long_date
 from spoa.letters.referrals import check_allowed
 from spoa.letters.wording import Wording
 from spoa.roles import Permission
@@ -36,6 +37,23 @@ class BatchExport:
     @property
     def done(self) -> int:
         return len(self.files)
+
+    def summary(self) -> str:
+        """What was written, as the supervisor reads it (the desk and 'spoa outbox export-day')."""
+        day = long_date(self.day)
+        if self.total == 0:
+            return f"No referral was approved on {day}: nothing was written."
+        if self.cancelled:
+            return (f"Export cancelled: {self.done} of {_letters(self.total)} of referrals approved on "
+                    f"{day} {'was' if self.done == 1 else 'were'} written to {self.folder}. Each file "
+                    "written is complete; export the day again for the rest.")
+        if self.done == 1:
+            return f"The letter of the 1 referral approved on {day} was written to {self.folder}."
+        return f"The {self.done} letters of the referrals approved on {day} were written to {self.folder}."
+
+
+def _letters(count: int) -> str:
+    return f"{count} letter" + ("" if count == 1 else "s")
 
 
 Cancel = Callable[[], bool] | threading.Event

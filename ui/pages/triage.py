@@ -307,7 +307,7 @@ class TriageCallPage(Page):
         child = resumed.child
         age = resumed.session.context.child_age
         self.who.setText(f"{child.full_name}{f', {age}' if age is not None else ''} — call from "
-                         f"{call.REFERRER_LABELS[resumed.contact.referrer_type]} — "
+                         f"{call.CALLER_PHRASES[resumed.contact.referrer_type]} — "
                          f"{self.module.title} {self.module.version}")
         self.decision.reset()
         self.referral.clear()
