@@ -133,6 +133,11 @@ _INWARD = r"[0-9][ABD-HJLNP-UW-Z]{2}"  # letters C, I, K, M, O and V are never u
 _OUTWARD = r"[A-Z]{1,2}[0-9][0-9A-Z]?"  # A9, A99, AA9, AA99, A9A, AA9A
 _POSTCODE_RE = re.compile(rf"(?P<outward>{_OUTWARD})(?P<inward>{_INWARD})")
 NORMALISED_POSTCODE_RE = re.compile(rf"{_OUTWARD} {_INWARD}|GIR 0AA")
+_LOOSE_POSTCODE_RE = re.compile(rf"{_OUTWARD}[0-9][A-Z]{{2}}")
+_UNUSED_LETTERS_HELP = (
+    "The last two letters of a UK postcode are never C, I, K, M, O or V (as in SW1A 1AA or "
+    "M1 1AE). Check the postcode and type it again."
+)
 _POSTCODE_HELP = (
     "A UK postcode looks like SW1A 1AA or M1 1AE: one or two letters, a number "
     "(sometimes followed by a letter or digit), a space, then a digit and two letters. "
@@ -150,6 +155,8 @@ def parse_postcode(text: str) -> str:
         return "GIR 0AA"
     match = _POSTCODE_RE.fullmatch(compact)
     if match is None:
+        if _LOOSE_POSTCODE_RE.fullmatch(compact):  # the right shape, a letter never used
+            raise PostcodeError(_UNUSED_LETTERS_HELP)
         raise PostcodeError(_POSTCODE_HELP)
     return f"{match['outward']} {match['inward']}"
 
