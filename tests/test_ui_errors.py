@@ -32,3 +32,18 @@ def test_no_display_is_explained(monkeypatch):
     assert "no display was found" in no_display_message()
     monkeypatch.setenv("DISPLAY", ":0")
     assert no_display_message() is None
+
+
+def test_missing_desktop_libraries_are_named_with_their_packages(monkeypatch):
+    from ui.app import missing_libraries_message
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    lacking = {"xcb-cursor", "xcb-icccm"}
+    message = missing_libraries_message(lambda name: None if name in lacking else f"lib{name}.so")
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4 " in message
+    assert "libegl1" not in message
+    assert missing_libraries_message(lambda name: f"lib{name}.so") is None
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # no X11 plugin: nothing to check
+    assert missing_libraries_message(lambda name: None) is None

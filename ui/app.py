@@ -4,11 +4,12 @@ without a display (spoa.selftest) and exits 0 or 1."""
 
 from __future__ import annotations
 
+import ctypes.util
 import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,37 @@ def no_display_message() -> str | None:
     return ("spoa-desk: no display was found, so the window cannot open. Start it from a "
             "desktop session; on a server, use the 'spoa' command line instead, or set "
             "QT_QPA_PLATFORM=offscreen to run it without a screen.")
+
+
+# What Qt's X11 platform plugin (xcb) needs from the system on Linux, as ctypes names it,
+# with the Debian and Ubuntu package that provides it. Qt's own abort names only the first
+# one it misses (and, for some, the wrong one).
+XCB_LIBRARIES = (
+    ("xcb-cursor", "libxcb-cursor0"), ("xcb-icccm", "libxcb-icccm4"),
+    ("xcb-keysyms", "libxcb-keysyms1"), ("xcb-image", "libxcb-image0"),
+    ("xcb-render-util", "libxcb-render-util0"), ("xcb-randr", "libxcb-randr0"),
+    ("xcb-shape", "libxcb-shape0"), ("xcb-xkb", "libxcb-xkb1"),
+    ("xkbcommon-x11", "libxkbcommon-x11-0"), ("EGL", "libegl1"), ("GL", "libgl1"),
+    ("fontconfig", "libfontconfig1"), ("dbus-1", "libdbus-1-3"),
+)
+
+
+def missing_libraries_message(find: Callable[[str], str | None] = ctypes.util.find_library) -> str | None:
+    """On Linux, before Qt starts its X11 plugin: the system libraries it needs that this
+    computer lacks, with the packages to install (Qt itself would abort naming one)."""
+    if not sys.platform.startswith("linux") or getattr(sys, "frozen", False):
+        return None  # the packaged app carries what it needs
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return None
+    if not platform and os.environ.get("WAYLAND_DISPLAY") and os.environ.get("XDG_SESSION_TYPE") == "wayland":
+        return None  # Qt uses its Wayland plugin here
+    missing = [package for library, package in XCB_LIBRARIES if find(library) is None]
+    if not missing:
+        return None
+    return ("spoa-desk: this computer lacks libraries the desktop window needs. On Debian or "
+            f"Ubuntu install them with: sudo apt install {' '.join(missing)} (on other systems, "
+            "the packages of the same names). The 'spoa' command line works without them.")
 
 
 def missing_folder_message(home: Path) -> str | None:
@@ -116,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return self_test()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    message = no_display_message()
+    message = no_display_message() or missing_libraries_message()
     if message:
         print(message, file=sys.stderr)
         return 2
