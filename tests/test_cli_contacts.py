@@ -248,3 +248,12 @@ def test_list_marks_what_is_overdue_and_show_gives_consent_in_words(capsys, as_p
     assert "date: 20 November 2026" in out
     assert "notes: Parent agrees to sharing with CAMHS" in out
     assert "{" not in out.split("consent")[1].split("Child ")[0]  # never the stored JSON
+
+
+def test_the_two_shipped_examples_are_two_different_children(capsys, as_practitioner):
+    code, _out, err = run(capsys, "contact", "add", "--file", EXAMPLE, *as_practitioner)
+    assert code == 0, err
+    code, out, err = run(capsys, "advice", "add", "--file", REPO / "examples" / "advice.yaml",
+                         *as_practitioner)
+    assert code == 0, err
+    assert "Possible duplicate" not in out
