@@ -193,7 +193,8 @@ def test_a_practitioner_is_refused_by_the_core_even_if_the_action_is_reached(
 
 def test_a_supervisor_who_edited_the_referral_is_refused_from_the_page_in_words(
         qtbot, desk_world, desk_as, monkeypatch, problems):
-    """Issue 12, item 10: Sam rewrote the practitioner's reason, so Sam is one of its authors."""
+    """Issue 12, item 10: Sam rewrote the practitioner's reason, so Sam is one of its authors:
+    the page does not offer Approve, says why, and the core refuses it all the same."""
     pat, sam = desk_world["pat"], desk_world["sam"]
     session_id = decided_session(pat, override=("camhs", "routine", "Clinical view"))
     referral = referrals.create_referral(pat, session_id, "camhs-core", reason="Low mood")
@@ -201,8 +202,11 @@ def test_a_supervisor_who_edited_the_referral_is_refused_from_the_page_in_words(
     referrals.submit(pat, referral.id)
     answer(monkeypatch, ApproveDialog, "Looks right")
     page = open_page(qtbot, desk_as("sam"), referral.id)
-    assert page.approve_button.isEnabled()  # the core decides, and says why
-    qtbot.mouseClick(page.approve_button, Qt.MouseButton.LeftButton)
+    assert not page.approve_button.isEnabled()
+    assert page.approve_button.toolTip() == ("You edited this referral, so another supervisor must "
+                                             "check it.")
+    assert page.return_button.isEnabled()  # sending it back for changes is not a check
+    page.approve_selected()  # as a shortcut would: the core decides, and says why
     qtbot.waitUntil(lambda: bool(problems), timeout=20000)
     assert problems == [f"You edited referral {referral.id}, so another supervisor must approve it: "
                         "a referral is always checked by a second person."]

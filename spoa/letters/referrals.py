@@ -494,7 +494,7 @@ def submit(store: Store, referral_id: str) -> Referral:
     return get_referral(store.db, referral_id)
 
 
-def _own_steps(referral: Referral, username: str) -> list[str]:
+def own_steps(referral: Referral, username: str) -> list[str]:
     """What ``username`` did to the referral that bars them from approving or reviewing it."""
     done = []
     if referral.created_by == username:
@@ -511,7 +511,7 @@ def _own_steps(referral: Referral, username: str) -> list[str]:
 
 
 def _second_person(store: Store, referral: Referral, doing: str, action: str) -> None:
-    done = _own_steps(referral, store.user.username)
+    done = own_steps(referral, store.user.username)
     if done:
         store.audit(action, "referral", referral.id, outcome="refused")
         raise SecondPersonRequired(
@@ -526,7 +526,7 @@ def approve(store: Store, referral_id: str, note: str = "") -> Referral:
     _second_person(store, get_referral(store.db, referral_id), "approve", "approve")
     with records.transaction(store.db):
         current = _in_state(store.db, referral_id, "approved", ReferralState.AWAITING_APPROVAL)
-        if _own_steps(current, store.user.username):  # changed hands meanwhile
+        if own_steps(current, store.user.username):  # changed hands meanwhile
             raise SecondPersonRequired(f"Referral {referral_id} changed meanwhile; open it again.")
         _move(store, referral_id, ReferralState.APPROVED, why, "approve")
     return get_referral(store.db, referral_id)

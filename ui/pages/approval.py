@@ -303,11 +303,19 @@ class ApprovalPage(Page):
     def _update_actions(self) -> None:
         entry = self.selected()
         may_approve = self.session.can(Permission.APPROVE_REFERRALS)
-        for button, fits in ((self.approve_button, entry is not None and entry.waiting_for == queue.APPROVAL),
-                             (self.return_button, entry is not None and entry.waiting_for == queue.APPROVAL),
-                             (self.review_button, entry is not None and entry.waiting_for == queue.REVIEW)):
-            button.setEnabled(may_approve and fits)
-            button.setToolTip("" if may_approve else self.why_not())
+        user = self.session.user
+        # Four eyes, as the core decides it: whoever drafted, edited, submitted or sent a
+        # referral does not approve or review it (the core refuses it too).
+        own = referrals.own_steps(entry.referral, user.username) if entry is not None and user else []
+        why = self.why_not() if not may_approve else (
+            f"You {' and '.join(own)} this referral, so another supervisor must check it." if own else "")
+        for button, fits, checks in (
+                (self.approve_button, entry is not None and entry.waiting_for == queue.APPROVAL, True),
+                (self.return_button, entry is not None and entry.waiting_for == queue.APPROVAL, False),
+                (self.review_button, entry is not None and entry.waiting_for == queue.REVIEW, True)):
+            barred = checks and bool(own)  # returning for changes is not a check: allowed
+            button.setEnabled(may_approve and fits and not barred)
+            button.setToolTip(why if not may_approve or barred else "")
         may_export = self.session.can(Permission.EXPORT_LETTERS)
         self.export_button.setEnabled(may_export and not (self._export and self._export.running))
         self.export_button.setToolTip(
