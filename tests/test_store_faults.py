@@ -30,7 +30,13 @@ import pytest
 import sqlcipher3
 
 from spoa.roles import Role
-from spoa.store.attempts import ATTEMPTS_FILE, FIRST_DELAY_SECONDS, FREE_ATTEMPTS, LockedOut
+from spoa.store.attempts import (
+    ATTEMPTS_FILE,
+    FIRST_DELAY_SECONDS,
+    FREE_ATTEMPTS,
+    LockedOut,
+    UnlockAttempts,
+)
 from spoa.store.database import (
     DATABASE_FILE,
     DatabaseDamaged,
@@ -65,9 +71,7 @@ def file_hashes(folder: Path, *, skip: tuple[str, ...] = (ATTEMPTS_FILE,)) -> di
 
 
 def failures_recorded(folder: Path, username: str = "admin") -> int:
-    path = folder / ATTEMPTS_FILE
-    counts = json.loads(path.read_text())["users"] if path.exists() else {}
-    return counts.get(username, {}).get("failures", 0)
+    return UnlockAttempts(folder).failures(username)
 
 
 def seed(store: Store, count: int, rng: random.Random | None = None) -> list[str]:
@@ -158,7 +162,8 @@ def test_wrong_password_changes_nothing_is_counted_and_locks_out(closed_store, s
     # Once the delay has passed (moved back in the attempts file), the right password opens
     # the store, the count is forgotten and every failure is in the audit trail.
     attempts = json.loads((store_folder / ATTEMPTS_FILE).read_text())
-    attempts["users"]["admin"]["last"] -= FIRST_DELAY_SECONDS + 1
+    (admin_entry,) = attempts["users"].values()  # only admin has failures (kept under a hash)
+    admin_entry["last"] -= FIRST_DELAY_SECONDS + 1
     (store_folder / ATTEMPTS_FILE).write_text(json.dumps(attempts))
     with Store.unlock(store_folder, "admin", ADMIN_PASSWORD) as store:
         failed = store.db.execute("SELECT count(*) FROM audit WHERE action = 'login_failed' "

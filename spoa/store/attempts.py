@@ -8,21 +8,30 @@ Every failure (a wrong password, for a user or a made-up username; a wrong recov
 at unlock or at restore) is also kept in a list of its own until the next sign-in of
 *anyone* writes it into the audit trail: not only the next sign-in of that user, and
 whatever happens meanwhile (a password reset by an administrator clears the delay, not
-the list). A username nobody has is kept as "" (typed text is not kept for the audit).
+the list).
 
-The file: ``{"users": {name: {"failures", "last", "pending"}}, "unaudited": [[name, when],
-...], "dropped": n}``. The flat ``{name: {...}}`` of earlier versions is read too."""
+No typed username is kept in the clear (it might be a name, or a password typed into the
+wrong box): each is kept as a keyed hash (HMAC-SHA256 under a random salt of the file's
+own), which the next sign-in compares with the store's usernames; one that matches none
+is audited as an unknown username. (The salt is beside the hashes, so a guess can be
+checked against them: this keeps typed text out of sight, it does not make it secret.)
+
+The file: ``{"salt": hex, "users": {tag: {"failures", "last", "pending"}}, "unaudited":
+[[tag, when], ...], "dropped": n}``. The flat ``{name: {...}}`` of earlier versions, with
+names in the clear, is read too."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,11 +81,17 @@ class UnlockAttempts:
             data = {}
         if not isinstance(data, dict):
             data = {}
-        if not isinstance(data.get("users"), dict):  # an earlier version's flat file
-            users = {name: entry for name, entry in data.items() if isinstance(entry, dict)}
-            unaudited = [[name, when] for name, entry in users.items()
+        if not isinstance(data.get("salt"), str):  # an earlier version's file: names in the clear
+            named = data.get("users") if isinstance(data.get("users"), dict) else data
+            salt = secrets.token_hex(16)
+            users = {_tag(salt, name): entry for name, entry in named.items() if isinstance(entry, dict)}
+            unaudited = [[tag, when] for tag, entry in users.items()
                          for when in entry.pop("times", []) if isinstance(when, str)]
-            data = {"users": users, "unaudited": unaudited, "dropped": 0}
+            unaudited += [[_tag(salt, str(item[0])), item[1]] for item in data.get("unaudited", [])
+                          if isinstance(item, list) and len(item) == 2]
+            data = {"salt": salt, "users": users, "unaudited": unaudited, "dropped": 0}
+        if not isinstance(data.get("users"), dict):
+            data["users"] = {}
         if not isinstance(data.get("unaudited"), list):
             data["unaudited"] = []
         if not isinstance(data.get("dropped"), int):
@@ -110,7 +125,8 @@ class UnlockAttempts:
                              "moment.") from None
 
     def _entry(self, data: dict, username: str, now: float) -> dict:
-        entry = data["users"].setdefault(username, {"failures": 0, "last": 0, "pending": []})
+        entry = data["users"].setdefault(_tag(data["salt"], username),
+                                         {"failures": 0, "last": 0, "pending": []})
         entry["pending"] = [t for t in entry.get("pending", []) if now - t < self.PENDING_SECONDS]
         return entry
 
@@ -126,7 +142,8 @@ class UnlockAttempts:
 
     def wait_seconds(self, username: str, now: float | None = None) -> int:
         now = now if now is not None else time.time()
-        entry = self._read()["users"].get(username)
+        data = self._read()
+        entry = data["users"].get(_tag(data["salt"], username))
         if entry:
             entry = {**entry, "pending": [t for t in entry.get("pending", [])
                                           if now - t < self.PENDING_SECONDS]}
@@ -143,9 +160,14 @@ class UnlockAttempts:
         if wait:
             raise LockedOut(wait)
 
-    def failed(self, username: str, audited_as: str | None = None) -> int:
+    def failures(self, username: str) -> int:
+        """The failures counted for ``username`` since their last sign-in or reset."""
+        data = self._read()
+        return int(data["users"].get(_tag(data["salt"], username), {}).get("failures", 0))
+
+    def failed(self, username: str) -> int:
         """The attempt's secret was wrong: the number of failures now. It waits for the
-        audit as ``audited_as`` (default ``username``; "" for a username nobody has)."""
+        audit trail (``audit_unaudited``)."""
         now = time.time()
         with self._locked() as data:
             entry = self._entry(data, username, now)
@@ -153,30 +175,34 @@ class UnlockAttempts:
                 entry["pending"].pop(0)
             entry["failures"] += 1
             entry["last"] = now
-            data["unaudited"].append([username if audited_as is None else audited_as, _now()])
+            data["unaudited"].append([_tag(data["salt"], username), _now()])
             return entry["failures"]
 
     def cancel(self, username: str) -> None:
         """The attempt failed for another reason (no keyring, a damaged file): not counted."""
         with self._locked() as data:
-            entry = data["users"].get(username)
+            tag = _tag(data["salt"], username)
+            entry = data["users"].get(tag)
             if entry and entry.get("pending"):
                 entry["pending"].pop(0)
                 if not entry["pending"] and not entry.get("failures"):
-                    del data["users"][username]
+                    del data["users"][tag]
 
     def succeeded(self, username: str) -> None:
         """Forget the user's failures (their delay); the audit still gets each one."""
         with self._locked() as data:
-            data["users"].pop(username, None)
+            data["users"].pop(_tag(data["salt"], username), None)
 
-    def audit_unaudited(self, write: Callable[[list[tuple[str, str]], int], None]) -> None:
+    def audit_unaudited(self, names: Iterable[str],
+                        write: Callable[[list[tuple[str, str]], int], None]) -> None:
         """Hand every failure not yet in an audit trail to ``write`` as ``(username,
-        when)`` with the number dropped beyond the cap, and forget them once it returns.
-        If it raises, they stay for the next sign-in; under the file lock, so that two
-        desks signing in at once do not both write them."""
+        when)``, the username one of ``names`` or "" when it is none of them, with the
+        number dropped beyond the cap; forget them once it returns. If it raises, they
+        stay for the next sign-in; under the file lock, so that two desks signing in at
+        once do not both write them."""
         with self._locked() as data:
-            found = [(str(name), str(when)) for name, when in data["unaudited"]]
+            known = {_tag(data["salt"], name): name for name in names}
+            found = [(known.get(str(tag), ""), str(when)) for tag, when in data["unaudited"]]
             if found or data["dropped"]:
                 write(found, int(data["dropped"]))
             data["unaudited"], data["dropped"] = [], 0
@@ -209,11 +235,10 @@ class Attempt:
     def __init__(self, counter: UnlockAttempts | None, username: str):
         self.counter, self.username, self.settled = counter, username, False
 
-    def failed(self, audited_as: str | None = None) -> int:
-        """The secret was wrong: the number of failures now (0 where nothing is counted).
-        ``audited_as``: the name the audit will give it, "" for a username nobody has."""
+    def failed(self) -> int:
+        """The secret was wrong: the number of failures now (0 where nothing is counted)."""
         self.settled = True
-        return self.counter.failed(self.username, audited_as) if self.counter is not None else 0
+        return self.counter.failed(self.username) if self.counter is not None else 0
 
 
 @contextlib.contextmanager
@@ -229,6 +254,11 @@ def counted_attempt(counter: UnlockAttempts | None, username: str) -> Iterator[A
     finally:
         if counter is not None and not attempt.settled:
             counter.cancel(username)
+
+
+def _tag(salt: str, username: str) -> str:
+    """A typed username as the file keeps it: never in the clear."""
+    return hmac.new(bytes.fromhex(salt), username.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def _now() -> str:

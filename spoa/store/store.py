@@ -239,8 +239,7 @@ class Store:
             db, data_key, opened = _open_with_first(database, slots.user_slots(name),
                                                     lambda slot: open_slot(slot, password, device))
             if db is None:
-                # A username nobody has is audited as unknown, never as typed.
-                left = FREE_ATTEMPTS - attempt.failed(name if name in slots.usernames() else "")
+                left = FREE_ATTEMPTS - attempt.failed()
                 hint = (f" {left} attempt{'s' if left != 1 else ''} left before a delay."
                         if 0 < left <= 3 else "")
                 if left <= 0:
@@ -333,7 +332,7 @@ class Store:
                                  outcome=f"failed: {dropped} more, not kept one by one")
 
         try:
-            attempts.audit_unaudited(write)
+            attempts.audit_unaudited([*roles, RECOVERY_USER], write)
         except (StoreError, sqlcipher3.DatabaseError) as exc:
             _log.warning("Failed sign-ins could not be audited yet (%s).", type(exc).__name__)
 
