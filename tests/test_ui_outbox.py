@@ -133,6 +133,7 @@ def test_the_outbox_folder_is_kept_beside_the_store_and_shown_again(qtbot, desk_
     session = desk_as("sam")
     page = open_page(qtbot, session)
     chosen = str(tmp_path / "secure drive")
+    (tmp_path / "secure drive").mkdir()  # the desk saves only a folder it can write to
     page.settings.folder.path.setText(chosen)
     qtbot.mouseClick(page.settings.save_folder_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: chosen in page.settings.status.text(), timeout=20000)
@@ -154,6 +155,7 @@ def test_only_a_supervisor_changes_where_letters_go_and_it_is_audited(qtbot, des
                              "ORDER BY seq DESC LIMIT 1").fetchone()
     assert refused == ("pat", "update", "settings", "outbox_folder", "denied")
     sam = desk_world["sam"]
+    (tmp_path / "drive").mkdir()
     outbox.configure_outbox_folder(sam, str(tmp_path / "drive"))
     done = sam.db.execute("SELECT username, action, record_type, record_id, outcome FROM audit "
                           "ORDER BY seq DESC LIMIT 1").fetchone()

@@ -10,8 +10,11 @@ import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit, QProgressBar, QWizard
 
+from spoa.letters import outbox
+from spoa.letters.outbox import SmtpSettings
 from spoa.letters.wording import default_letterhead_path, load_letterhead
 from spoa.roles import Role
+from spoa.settings import DeskSettings
 from spoa.store.keys import MINIMUM_KDF
 from spoa.store.keyslots import SlotFile
 from spoa.store.store import Store
@@ -76,6 +79,17 @@ def test_setup_creates_a_real_store_and_its_recovery_code_opens_it(qtbot, wizard
     assert wizard.currentPage() is wizard.admin_page
     fill_admin(wizard)
     next_button(wizard).click()
+    assert wizard.currentPage() is wizard.letters_page
+    outbox_folder = tmp_path / "secure drive"
+    outbox_folder.mkdir()
+    monkeypatch.setattr(setup_wizard.OutboxFolderDialog, "ask",
+                        classmethod(lambda cls, parent, start: str(outbox_folder)))
+    choose_outbox = [b for b in wizard.letters_page.findChildren(QAbstractButton)
+                     if b.accessibleName() == "Choose outbox folder"]
+    assert wizard.letters_page.to_folder.isChecked()  # a folder is offered first
+    assert not next_button(wizard).isEnabled()  # ...and must be chosen, or another way
+    choose_outbox[0].click()
+    next_button(wizard).click()
     assert wizard.currentPage() is wizard.keyring_page
     assert "A keyring was found" in wizard.keyring_page.status.text()
     assert next_button(wizard).text().replace("&", "") == "Create the desk"
@@ -109,10 +123,16 @@ def test_setup_creates_a_real_store_and_its_recovery_code_opens_it(qtbot, wizard
     assert default_letterhead_path() == chosen / "letterhead" / "hub.yaml"
     assert load_letterhead().hub.name == "Testshire SPA"
     assert SlotFile.load(chosen).uses_keyring
+    # Where letters go was kept with the desk's settings, audited as the administrator's at setup.
+    assert DeskSettings.load(chosen).outbox_folder == str(outbox_folder)
+    assert outbox.letters_can_leave(chosen)
     session.lock()
     session.wait()
     recovered = Store.recover(chosen, code)
     assert recovered.user.role is Role.ADMIN
+    trail = recovered.db.execute("SELECT username, role, action, record_type, record_id, outcome FROM audit "
+                                 "ORDER BY seq LIMIT 3").fetchall()
+    assert trail[2] == ("ada", "admin", "update", "settings", "outbox_folder", "ok")
     recovered.lock()
     Store.unlock(chosen, "ada", PASSWORD).lock()
 
@@ -125,6 +145,8 @@ def test_without_a_keyring_the_risk_is_explained_and_must_be_accepted(qtbot, wiz
         next_button(wizard).click()
         next_button(wizard).click()
         fill_admin(wizard)
+        next_button(wizard).click()
+        wizard.letters_page.later.click()
         next_button(wizard).click()
         page = wizard.keyring_page
         assert "No usable keyring was found" in page.status.text()
@@ -197,6 +219,8 @@ def test_first_start_runs_the_wizard_into_the_main_window_and_later_starts_unloc
     next_button(wizard).click()
     fill_admin(wizard)
     next_button(wizard).click()
+    wizard.letters_page.later.click()
+    next_button(wizard).click()
     next_button(wizard).click()
     qtbot.waitUntil(lambda: wizard.create_page.isComplete(), timeout=30000)
     next_button(wizard).click()
@@ -227,8 +251,8 @@ def test_first_start_runs_the_wizard_into_the_main_window_and_later_starts_unloc
 
 
 def test_every_control_in_the_wizard_has_an_accessible_name(qtbot, wizard):
-    for page in (wizard.hub_page, wizard.folder_page, wizard.admin_page, wizard.keyring_page,
-                 wizard.create_page, wizard.recovery_page):
+    for page in (wizard.hub_page, wizard.folder_page, wizard.admin_page, wizard.letters_page,
+                 wizard.keyring_page, wizard.create_page, wizard.recovery_page):
         for kind in (QAbstractButton, QLineEdit, QPlainTextEdit, QProgressBar):
             for widget in page.findChildren(kind):
                 assert widget.accessibleName(), (page.title(), widget)
@@ -256,3 +280,63 @@ def test_a_chosen_folder_that_has_gone_is_said_plainly_and_both_desk_and_cli_fol
     gone.mkdir(parents=True)
     assert app.missing_folder_message(private_data_dir) is None
     assert data_dir() == gone.resolve()  # the core (and so the command line) follows it too
+
+
+def through_to_letters(wizard):
+    fill_hub(wizard)
+    next_button(wizard).click()
+    next_button(wizard).click()
+    fill_admin(wizard)
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.letters_page
+
+
+def finish(qtbot, wizard):
+    next_button(wizard).click()  # the keyring: found
+    qtbot.waitUntil(lambda: wizard.create_page.isComplete(), timeout=30000)
+    next_button(wizard).click()
+    wizard.recovery_page.written.click()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    return wizard.session
+
+
+def test_an_outbox_folder_the_desk_cannot_write_to_is_refused_and_later_is_allowed(qtbot, wizard, tmp_path):
+    through_to_letters(wizard)
+    page = wizard.letters_page
+    page.folder.setText(str(tmp_path / "not mounted"))
+    next_button(wizard).click()
+    assert wizard.currentPage() is page
+    assert "is not there" in page.problem.text()
+    page.folder.setText("letters")
+    next_button(wizard).click()
+    assert "full path" in page.problem.text()
+    page.later.click()
+    assert page.problem.text() == ""
+    assert "Today says so to everyone" in page.later_note.text()
+    next_button(wizard).click()
+    assert wizard.currentPage() is wizard.keyring_page
+    session = finish(qtbot, wizard)
+    assert session.is_unlocked
+    assert not outbox.letters_can_leave(session.folder)
+
+
+def test_secure_email_chosen_at_setup_is_saved_and_its_mistakes_named(qtbot, wizard):
+    through_to_letters(wizard)
+    page = wizard.letters_page
+    page.to_email.click()
+    assert not next_button(wizard).isEnabled()
+    page.smtp.host.setText("relay.hub.example")
+    page.smtp.from_address.setText("no address")
+    next_button(wizard).click()
+    assert wizard.currentPage() is page
+    assert page.problem.text().startswith("from_address")
+    page.smtp.from_address.setText("spa@hub.example")
+    page.smtp.port.setValue(465)
+    page.smtp.security.setCurrentIndex(page.smtp.security.findData("tls"))
+    next_button(wizard).click()
+    session = finish(qtbot, wizard)
+    saved = SmtpSettings.load(session.folder)
+    assert (saved.host, saved.port, saved.security, saved.from_address) == (
+        "relay.hub.example", 465, "tls", "spa@hub.example")
+    assert DeskSettings.load(session.folder).outbox_folder == ""
+    assert outbox.letters_can_leave(session.folder)

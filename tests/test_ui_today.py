@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from spoa import desk, worklist
-from spoa.letters import referrals
+from spoa.letters import outbox, referrals
 from spoa.letters.referrals import ReferralState
 from spoa.worklist import WorkItem
 from tests.world import EMERGENCY_ANSWERS, ROUTINE_ANSWERS, camhs_general, contact_draft, decided_session
-from ui.pages.today import CLOCK_TICK_MS, TodayPage, destination
+from ui.pages.today import CLOCK_TICK_MS, NOWHERE_FOR_LETTERS, TodayPage, destination
 from ui.today_model import CHILD, CONTACT_BY, OVERDUE_MARK, SEEN_BY, STATE, URGENCY, TodayModel
 
 RECEIVED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -167,3 +167,25 @@ def test_a_sent_referral_counts_its_seen_by_clock_only():
     model.set_now(RECEIVED + timedelta(days=3, hours=2))
     assert model.index(0, SEEN_BY).data() == "overdue by 2 h"
     assert model.overdue_count() == 1
+
+
+def test_everyone_is_told_while_letters_have_nowhere_to_go_and_not_once_they_have(qtbot, today, desk_world,
+                                                                                 tmp_path):
+    assert not outbox.letters_can_leave(today.session.folder)
+    qtbot.waitUntil(lambda: today.letters_warning.isVisible())
+    said = today.letters_warning.text()
+    assert said == NOWHERE_FOR_LETTERS
+    assert "Letters cannot be sent yet: no outbox folder or secure email is set" in said
+    assert "Outbox page, under Where letters go" in said  # the page and tab the desk has
+    drive = tmp_path / "secure drive"
+    drive.mkdir()
+    supervisor = desk_world["sam"]
+    outbox.configure_outbox_folder(supervisor, str(drive))
+    try:
+        today.refresh()
+        qtbot.waitUntil(lambda: not today.letters_warning.isVisible())
+        assert today.letters_warning.text() == ""
+    finally:
+        outbox.configure_outbox_folder(supervisor, "")
+    today.refresh()
+    qtbot.waitUntil(lambda: today.letters_warning.isVisible())

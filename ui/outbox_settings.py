@@ -5,7 +5,7 @@ Both are settings kept beside the store, with no patient data, as ``spoa outbox 
 keeps them. They decide where children's letters go, so only a supervisor changes them
 (spoa.letters.outbox.configure_smtp / configure_outbox_folder check the role and audit);
 others see them read-only. The password field is emptied once saved and never read back
-from the keyring.
+from the keyring. The email fields (SmtpFields) are also the setup wizard's.
 """
 
 from __future__ import annotations
@@ -49,6 +49,52 @@ def _named(widget, name: str):
     return widget
 
 
+class SmtpFields(QWidget):
+    """The secure mail service's settings as typed: here and on the setup wizard's page."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.host = _named(QLineEdit(), "SMTP host")
+        self.port = _named(QSpinBox(), "SMTP port")
+        self.port.setRange(1, 65535)
+        self.port.setValue(587)
+        _named(self.port.findChild(QLineEdit), "SMTP port")  # the box's own editor, read aloud too
+        self.from_address = _named(QLineEdit(), "Sending address")
+        self.username = _named(QLineEdit(), "SMTP username")
+        self.username.setPlaceholderText("none: the server needs no login")
+        self.password = _named(QLineEdit(), "SMTP password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("kept in the system keyring; leave empty to keep it")
+        self.security = _named(QComboBox(), "Connection security")
+        for value, label in SECURITY:
+            self.security.addItem(label, value)
+        self.cafile = _named(QLineEdit(), "Extra certificate authority file")
+        self.cafile.setPlaceholderText("only for a private mail service")
+        self.form = QFormLayout(self)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        for label, field in (("Host:", self.host), ("Port:", self.port), ("From:", self.from_address),
+                             ("Username:", self.username), ("Password:", self.password),
+                             ("Security:", self.security), ("CA file:", self.cafile)):
+            self.form.addRow(label, field)
+
+    def values(self) -> dict:
+        return {"host": self.host.text().strip(), "port": self.port.value(),
+                "from_address": self.from_address.text().strip(), "username": self.username.text().strip(),
+                "security": self.security.currentData(), "cafile": self.cafile.text().strip()}
+
+    def settings(self) -> SmtpSettings:
+        """As typed; InvalidField names the field that cannot work."""
+        return SmtpSettings(**self.values())
+
+    def show_settings(self, settings: SmtpSettings) -> None:
+        self.host.setText(settings.host)
+        self.port.setValue(int(settings.port))
+        self.from_address.setText(settings.from_address)
+        self.username.setText(settings.username)
+        self.security.setCurrentIndex(max(self.security.findData(settings.security), 0))
+        self.cafile.setText(settings.cafile)
+
+
 class OutboxSettings(QWidget):
     """The two forms; ``load()`` fills them from the store folder, each Save writes one."""
 
@@ -64,30 +110,17 @@ class OutboxSettings(QWidget):
         folder_form.addRow("Outbox folder:", self.folder)
         folder_form.addRow(self.save_folder_button)
 
-        self.host = _named(QLineEdit(), "SMTP host")
-        self.port = _named(QSpinBox(), "SMTP port")
-        self.port.setRange(1, 65535)
-        self.port.setValue(587)
-        self.from_address = _named(QLineEdit(), "Sending address")
-        self.username = _named(QLineEdit(), "SMTP username")
-        self.username.setPlaceholderText("none: the server needs no login")
-        self.password = _named(QLineEdit(), "SMTP password")
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("kept in the system keyring; leave empty to keep it")
-        self.security = _named(QComboBox(), "Connection security")
-        for value, label in SECURITY:
-            self.security.addItem(label, value)
-        self.cafile = _named(QLineEdit(), "Extra certificate authority file")
-        self.cafile.setPlaceholderText("only for a private mail service")
+        self.smtp = SmtpFields()
+        fields = self.smtp
+        self.host, self.port, self.from_address = fields.host, fields.port, fields.from_address
+        self.username, self.password, self.security = fields.username, fields.password, fields.security
+        self.cafile = fields.cafile
         self.save_smtp_button = _named(QPushButton("Save the &email settings"), "Save the email settings")
         self.save_smtp_button.clicked.connect(self.save_smtp)
         smtp_box = QGroupBox("Send letters by secure email")
-        smtp_form = QFormLayout(smtp_box)
-        for label, field in (("Host:", self.host), ("Port:", self.port), ("From:", self.from_address),
-                             ("Username:", self.username), ("Password:", self.password),
-                             ("Security:", self.security), ("CA file:", self.cafile)):
-            smtp_form.addRow(label, field)
-        smtp_form.addRow(self.save_smtp_button)
+        smtp_layout = QVBoxLayout(smtp_box)
+        smtp_layout.addWidget(fields)
+        smtp_layout.addWidget(self.save_smtp_button)
 
         self.status = _named(QLabel(""), "Outbox settings status")
         self.status.setWordWrap(True)
@@ -122,14 +155,8 @@ class OutboxSettings(QWidget):
                          lambda exc: say_problem(exc, "The email settings could not be read"))
 
     def _show_smtp(self, settings: SmtpSettings | None) -> None:
-        if settings is None:
-            return
-        self.host.setText(settings.host)
-        self.port.setValue(int(settings.port))
-        self.from_address.setText(settings.from_address)
-        self.username.setText(settings.username)
-        self.security.setCurrentIndex(max(self.security.findData(settings.security), 0))
-        self.cafile.setText(settings.cafile)
+        if settings is not None:
+            self.smtp.show_settings(settings)
 
     # -- saving --------------------------------------------------------------------------------------
 
@@ -141,9 +168,7 @@ class OutboxSettings(QWidget):
                           lambda exc: say_problem(exc, "The outbox folder could not be saved"))
 
     def save_smtp(self) -> None:
-        fields = {"host": self.host.text().strip(), "port": self.port.value(),
-                  "from_address": self.from_address.text().strip(), "username": self.username.text().strip(),
-                  "security": self.security.currentData(), "cafile": self.cafile.text().strip()}
+        fields = self.smtp.values()
         password = self.password.text()
 
         def save(store) -> bool:

@@ -1,5 +1,11 @@
-"""First run: the hub's details, where the records live, the first administrator, the
-keyring, creating the encrypted store, and the recovery code shown once.
+"""First run: the hub's details, where the records live, the first administrator, where
+letters go, the keyring, creating the encrypted store, and the recovery code shown once.
+
+Where letters go (an outbox folder or secure email) is a supervisor's decision once the
+desk runs; while it is set up there is no supervisor yet, so the first administrator
+chooses it here and the core allows exactly that, once, right after the store is made
+(spoa.letters.outbox.configure_at_setup). "Set it later" is allowed: Today then tells
+everyone that letters cannot be sent yet.
 
 Where the records live: the default data folder (``spoa.paths.home_data_dir()``), or another
 folder chosen here. A chosen folder is remembered in a one-line pointer file,
@@ -15,6 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -24,20 +31,28 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
     QWizard,
     QWizardPage,
 )
 
+from spoa.letters import outbox
 from spoa.letters.content import HubDetails
+from spoa.letters.outbox import SmtpSettings
 from spoa.letters.wording import LetterResourceError, check_logo, save_letterhead
 from spoa.paths import DATA_DIR_VARIABLE, POINTER_FILE, home_data_dir, remembered_data_dir
+from spoa.settings import SettingsProblem
 from spoa.store.database import StoreError
 from spoa.store.device import NO_KEYRING_HELP, KeyringUnavailable, check_backend
 from spoa.store.keys import KdfParams, calibrate
 from spoa.store.keyslots import write_atomically
+from spoa.store.records import RecordError
 from spoa.store.store import Store, check_password, normalise_username
+from ui.errors import report_unexpected
+from ui.outbox_settings import SmtpFields
+from ui.problems import user_message
 from ui.session import DeskSession
 from ui.unlock import describe
 
@@ -69,6 +84,14 @@ class FolderDialog:
     def ask(cls, parent: QWidget | None, start: str) -> str | None:
         """Tests replace this classmethod."""
         title = "Choose the folder for the desk's records"
+        return QFileDialog.getExistingDirectory(parent, title, start) or None
+
+
+class OutboxFolderDialog:
+    @classmethod
+    def ask(cls, parent: QWidget | None, start: str) -> str | None:
+        """Tests replace this classmethod."""
+        title = "Choose the folder letters are saved to"
         return QFileDialog.getExistingDirectory(parent, title, start) or None
 
 
@@ -254,6 +277,106 @@ class AdminPage(QWizardPage):
         return not self.current_problem()
 
 
+LATER_WORDS = ("Until it is set, letters cannot be sent from this desk, and Today says so to everyone. "
+               "A supervisor sets it on the Outbox page, under Where letters go.")
+
+
+class LettersPage(QWizardPage):
+    """Where letters go: a folder (checked as the core checks it), secure email, or later."""
+
+    FOLDER, EMAIL, LATER = "folder", "email", "later"
+
+    def __init__(self):
+        super().__init__()
+        self.setTitle("Where letters go")
+        self.setSubTitle("Letters to services and families leave the desk saved into a folder (for "
+                         "example the secure shared drive your team sends them from) or by secure "
+                         "email. A supervisor can change this later on the Outbox page, under Where "
+                         "letters go.")
+        self.to_folder = QRadioButton("Save letters to a &folder")
+        self.to_email = QRadioButton("Send letters by secure &email")
+        self.later = QRadioButton("Set it &later")
+        self.choices = QButtonGroup(self)
+        for button, value in ((self.to_folder, self.FOLDER), (self.to_email, self.EMAIL),
+                              (self.later, self.LATER)):
+            button.setAccessibleName(button.text().replace("&", ""))
+            button.setProperty("choice", value)
+            self.choices.addButton(button)
+        self.to_folder.setChecked(True)
+
+        self.folder = _line("Outbox folder")
+        self.choose = QPushButton("Choose…")
+        self.choose.setAccessibleName("Choose outbox folder")
+        self.choose.clicked.connect(self._choose)
+        self.folder_row = QWidget()
+        row = QHBoxLayout(self.folder_row)
+        row.setContentsMargins(24, 0, 0, 0)
+        row.addWidget(self.folder, 1)
+        row.addWidget(self.choose)
+        self.smtp = SmtpFields()
+        self.smtp.password.setPlaceholderText("kept in the system keyring; empty if the server needs none")
+        self.smtp.setContentsMargins(24, 0, 0, 0)
+        self.later_note = _label(LATER_WORDS, "Setting it later")
+        self.problem = _label("", "Where letters go problem")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.to_folder)
+        layout.addWidget(self.folder_row)
+        layout.addWidget(self.to_email)
+        layout.addWidget(self.smtp)
+        layout.addWidget(self.later)
+        layout.addWidget(self.later_note)
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+        self.choices.buttonToggled.connect(self._chosen)
+        for field in (self.folder, self.smtp.host, self.smtp.from_address):
+            field.textChanged.connect(self.completeChanged)
+        self._chosen()
+
+    def choice(self) -> str:
+        return self.choices.checkedButton().property("choice")
+
+    def _chosen(self, *_args) -> None:
+        choice = self.choice()
+        self.folder_row.setEnabled(choice == self.FOLDER)
+        self.smtp.setEnabled(choice == self.EMAIL)
+        self.later_note.setVisible(choice == self.LATER)
+        self.problem.clear()
+        self.completeChanged.emit()
+
+    def _choose(self) -> None:
+        chosen = OutboxFolderDialog.ask(self, self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def isComplete(self) -> bool:
+        choice = self.choice()
+        if choice == self.FOLDER:
+            return bool(self.folder.text().strip())
+        if choice == self.EMAIL:
+            return bool(self.smtp.host.text().strip() and self.smtp.from_address.text().strip())
+        return True
+
+    def validatePage(self) -> bool:
+        try:
+            if self.choice() == self.FOLDER:
+                outbox.check_outbox_folder(self.folder.text())  # the core's own check
+            elif self.choice() == self.EMAIL:
+                self.smtp.settings()
+        except (SettingsProblem, RecordError) as exc:
+            self.problem.setText(str(exc))
+            return False
+        self.problem.clear()
+        return True
+
+    def outbox_folder(self) -> str | None:
+        return self.folder.text().strip() if self.choice() == self.FOLDER else None
+
+    def smtp_settings(self) -> tuple[SmtpSettings | None, str | None]:
+        if self.choice() != self.EMAIL:
+            return None, None
+        return self.smtp.settings(), self.smtp.password.text() or None
+
+
 class KeyringPage(QWizardPage):
     def __init__(self):
         super().__init__()
@@ -347,7 +470,11 @@ class CreatePage(QWizardPage):
             self.status.setText(f"The desk could not be created: {problem}")
             self.retry.show()
         else:
-            self.status.setText(f"The encrypted store was created in {self.wizard().folder}.")
+            said = f"The encrypted store was created in {self.wizard().folder}."
+            if self.wizard().letters_problem:
+                said += (f"\n\nWhere letters go was not saved: {self.wizard().letters_problem} "
+                         + LATER_WORDS)
+            self.status.setText(said)
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
@@ -406,6 +533,7 @@ class SetupWizard(QWizard):
         self.store: Store | None = None
         self.recovery_code: str | None = None
         self.folder: Path | None = None
+        self.letters_problem: str | None = None  # where letters go could not be saved: why
         self.setWindowTitle("Set up the SPOA triage desk")
         self.setAccessibleName("Set up the SPOA triage desk")
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
@@ -413,11 +541,12 @@ class SetupWizard(QWizard):
         self.hub_page = HubPage()
         self.folder_page = FolderPage(session.folder)
         self.admin_page = AdminPage()
+        self.letters_page = LettersPage()
         self.keyring_page = KeyringPage()
         self.create_page = CreatePage()
         self.recovery_page = RecoveryPage()
-        for page in (self.hub_page, self.folder_page, self.admin_page, self.keyring_page,
-                     self.create_page, self.recovery_page):
+        for page in (self.hub_page, self.folder_page, self.admin_page, self.letters_page,
+                     self.keyring_page, self.create_page, self.recovery_page):
             self.addPage(page)
         button = QWizard.WizardButton
         for which, name in ((button.NextButton, "Next"), (button.BackButton, "Back"),
@@ -434,18 +563,35 @@ class SetupWizard(QWizard):
         username, display, password = (admin.username.text(), admin.display_name.text(),
                                        admin.password.text())
         use_keyring, kdf = self.keyring_page.use_keyring, self.kdf
+        outbox_folder = self.letters_page.outbox_folder()
+        smtp, smtp_password = self.letters_page.smtp_settings()
 
         def create():
             try:
                 save_letterhead(folder, hub, logo)
-                return Store.init(folder, admin_username=username, admin_display_name=display,
-                                  admin_password=password, use_keyring=use_keyring, kdf=kdf or calibrate())
+                store, code = Store.init(folder, admin_username=username, admin_display_name=display,
+                                         admin_password=password, use_keyring=use_keyring,
+                                         kdf=kdf or calibrate())
             except (StoreError, KeyringUnavailable, LetterResourceError, OSError) as exc:
                 return exc
+            return store, code, save_where_letters_go(store)
+
+        def save_where_letters_go(store: Store) -> str | None:
+            if outbox_folder is None and smtp is None:
+                return None
+            try:
+                outbox.configure_at_setup(store, folder=outbox_folder, smtp=smtp, password=smtp_password)
+            except Exception as exc:  # the store exists: its recovery code must still be shown
+                message = user_message(exc)
+                if message is None:
+                    reference = report_unexpected(type(exc), exc, exc.__traceback__)
+                    message = f"the desk met an unexpected problem (reference {reference})."
+                return message
+            return None
 
         def finished(result) -> None:
             if isinstance(result, tuple):
-                self.store, self.recovery_code = result
+                self.store, self.recovery_code, self.letters_problem = result
                 self.folder = folder
                 self.session.folder = folder
                 remember_data_folder(folder, self.default_folder)

@@ -53,9 +53,10 @@ from spoa.letters.referrals import (
     sendable,
 )
 from spoa.letters.wording import Wording
-from spoa.roles import Permission
-from spoa.settings import DeskSettings
+from spoa.roles import NotAllowed, Permission
+from spoa.settings import DeskSettings, SettingsProblem
 from spoa.store import records
+from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable, check_backend
 from spoa.store.records import InvalidField, RecordNotFound
 from spoa.store.store import Store
@@ -63,9 +64,9 @@ from spoa.store.store import Store
 __all__ = [
     "CLAIM_SECONDS", "SMTP_KEYRING_SERVICE", "DeliveryProblem", "DeliveryRefused",
     "FolderTransport", "OutboxItem", "OutboxState", "OutgoingLetter", "SmtpSettings", "SmtpTransport",
-    "Transport", "configure_outbox_folder", "configure_smtp", "deliver", "deliver_pending",
-    "get_item", "list_items", "queue_letter", "requeue", "send_referral", "set_smtp_password",
-    "transport_for",
+    "Transport", "check_outbox_folder", "configure_at_setup", "configure_outbox_folder", "configure_smtp",
+    "deliver", "deliver_pending", "get_item", "letters_can_leave", "list_items", "queue_letter", "requeue",
+    "send_referral", "set_smtp_password", "transport_for",
 ]
 
 SMTP_KEYRING_SERVICE = "spoa-desk-smtp"
@@ -214,6 +215,84 @@ def configure_smtp(store: Store, settings: SmtpSettings, password: str | None = 
     is audited (``update`` of ``settings`` ``smtp``)."""
     store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "smtp",
                     doing="change how letters are sent by secure email")
+    return _save_smtp(store, settings, password)
+
+
+def configure_outbox_folder(store: Store, folder: str) -> Path:
+    """Set the folder letters are saved to when sent to a folder (e.g. a secure shared
+    drive; empty: none). It must be a folder the desk can write to. Supervisors only,
+    audited, as for configure_smtp."""
+    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "outbox_folder",
+                    doing="change the folder letters are saved to")
+    chosen = str(folder).strip()
+    if chosen:
+        check_outbox_folder(chosen)
+    return _save_outbox_folder(store, chosen)
+
+
+def check_outbox_folder(folder: Path | str) -> Path:
+    """The outbox folder as it will be kept, if the desk can save letters there now: a full
+    path to a folder that exists and takes a file (written and removed again). Otherwise a
+    SettingsProblem saying what is wrong with it."""
+    text = str(folder).strip()
+    path = Path(text).expanduser()
+    if not text or not path.is_absolute():
+        raise SettingsProblem("Give the full path of the outbox folder (for example one chosen with "
+                              "'Choose…').")
+    if not path.is_dir():
+        raise SettingsProblem(f"The outbox folder {path} is not there. Choose a folder that exists (is the "
+                              "shared drive connected?).")
+    probe = path / f".spoa-desk-check-{secrets.token_hex(4)}"
+    try:
+        write_private_file(probe, b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsProblem(f"The desk cannot save letters in {path} ({exc.strerror or 'not allowed'}). "
+                              "Choose a folder you may write to.") from None
+    return path
+
+
+def configure_at_setup(store: Store, *, folder: str | None = None, smtp: SmtpSettings | None = None,
+                       password: str | None = None) -> list[Path]:
+    """Where letters go, chosen while the desk is set up (the desk's first-run wizard):
+    the outbox folder, or secure email, or both, saved and audited as configure_outbox_folder
+    and configure_smtp do, by the first administrator.
+
+    Afterwards only a supervisor changes it. Setting up is not a supervisor's decision
+    being taken away: no supervisor exists yet, and without this the question is first
+    asked at an emergency 'Send now'. So it is allowed once, to the person who created the
+    store, while its audit trail holds nothing but its creation; anything else is refused
+    (and the refusal audited)."""
+    if not folder and smtp is None:
+        raise SettingsProblem("Choose an outbox folder or secure email settings, or set them later.")
+    if not store.is_open:
+        raise StoreError("The store is locked. Unlock it to carry on.")
+    user = store.user
+    trail = [tuple(row) for row in store.db.execute(
+        "SELECT action, record_type, record_id, username FROM audit ORDER BY seq LIMIT 3").fetchall()]
+    # What Store.init writes, and nothing since: this person has just created the store.
+    name = user.username
+    just_created = [("store_created", "", "", name), ("user_added", "user", name, name)]
+    if trail != just_created:
+        store.audit("update", "settings", "outbox_folder" if folder else "smtp", outcome="denied")
+        raise NotAllowed(user.role, Permission.APPROVE_REFERRALS,
+                         doing="choose where letters go once the desk is set up: a supervisor does that now")
+    chosen = str(check_outbox_folder(folder)) if folder else ""
+    saved = []
+    if smtp is not None:
+        saved.append(_save_smtp(store, smtp, password))
+    if chosen:
+        saved.append(_save_outbox_folder(store, chosen))
+    return saved
+
+
+def letters_can_leave(store_folder: Path) -> bool:
+    """Whether this desk has somewhere to send letters: an outbox folder or secure email.
+    Until it has, the desk's Today page tells everyone so."""
+    return bool(DeskSettings.load(store_folder).outbox_folder) or SmtpSettings.load(store_folder) is not None
+
+
+def _save_smtp(store: Store, settings: SmtpSettings, password: str | None) -> Path:
     if settings.username and password:
         set_smtp_password(settings.username, password)
     path = settings.save(store.folder)
@@ -221,12 +300,7 @@ def configure_smtp(store: Store, settings: SmtpSettings, password: str | None = 
     return path
 
 
-def configure_outbox_folder(store: Store, folder: str) -> Path:
-    """Set the folder letters are saved to when sent to a folder (e.g. a secure shared
-    drive; empty: none). Supervisors only, audited, as for configure_smtp."""
-    store.authorise(Permission.APPROVE_REFERRALS, "update", "settings", "outbox_folder",
-                    doing="change the folder letters are saved to")
-    chosen = str(folder).strip()
+def _save_outbox_folder(store: Store, chosen: str) -> Path:
     path = DeskSettings.load(store.folder).changed(outbox_folder=chosen).save(store.folder)
     store.audit("update", "settings", "outbox_folder")
     return path

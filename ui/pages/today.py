@@ -4,6 +4,10 @@ deadline (spoa.worklist.today), with contact-by and seen-by clocks.
 The clocks are re-worded every minute from the rows already loaded: the store is asked
 again only on refresh. Double-click or Enter opens the work where it is done: a triage
 call, the approval queue, an advice request.
+
+Above the list, everyone is told while the desk has nowhere to send letters (no outbox
+folder and no secure email: spoa.letters.outbox.letters_can_leave), so that it is not
+first found out at an emergency's 'Send now'.
 """
 
 from __future__ import annotations
@@ -21,16 +25,19 @@ from PySide6.QtWidgets import (
 )
 
 from spoa import worklist
+from spoa.letters import outbox
 from spoa.letters.referrals import ReferralState
 from spoa.roles import Permission
 from spoa.worklist import WorkItem
 from ui.pages.base import Page
-from ui.problems import show_problem
+from ui.problems import show_problem, user_message
 from ui.row_table import RowTable
 from ui.session import DeskSession
 from ui.today_model import CHILD, TodayModel
 
 CLOCK_TICK_MS = 60_000
+NOWHERE_FOR_LETTERS = ("⚠ Letters cannot be sent yet: no outbox folder or secure email is set. A "
+                       "supervisor sets it on the Outbox page, under Where letters go.")
 COLUMN_SAMPLES = ("Oluwaseyi Featherstonehaugh", "Not triaged yet", "Advice request",
                   "sent, review pending", "overdue by 12 days 23 h", "overdue by 12 days 23 h")
 
@@ -81,11 +88,18 @@ class TodayPage(Page):
         self.open_button.setAccessibleName("Open the selected work")
         self.open_button.clicked.connect(self._open_current)
 
+        self.letters_warning = QLabel("", self)
+        self.letters_warning.setAccessibleName("Where letters go")
+        self.letters_warning.setWordWrap(True)
+        self.letters_warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.letters_warning.hide()
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.summary, 1)
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.reload_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.letters_warning)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
 
@@ -100,7 +114,20 @@ class TodayPage(Page):
             return
         if self.model.rowCount() == 0:
             self.summary.setText("Loading…")
+        folder = self.session.folder
+        self.session.run(lambda: outbox.letters_can_leave(folder), self._letters_checked,
+                         self._letters_unreadable)
         self.session.call(worklist.today, self._loaded, self._failed)
+
+    def _letters_checked(self, can_leave: bool) -> None:
+        self.letters_warning.setText("" if can_leave else NOWHERE_FOR_LETTERS)
+        self.letters_warning.setVisible(not can_leave)
+
+    def _letters_unreadable(self, exc: Exception) -> None:
+        # A damaged settings file: its message names the file and what to do.
+        said = user_message(exc) or "the settings could not be read."
+        self.letters_warning.setText(f"⚠ Where letters go cannot be read: {said}")
+        self.letters_warning.show()
 
     def _loaded(self, items: list[WorkItem]) -> None:
         current = self.current_item()
@@ -162,6 +189,8 @@ class TodayPage(Page):
         self._wanted = None
         self.model.clear()
         self.summary.setText("")
+        self.letters_warning.clear()
+        self.letters_warning.hide()
 
     def state(self) -> dict:
         item = self.current_item()
