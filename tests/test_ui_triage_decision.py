@@ -116,6 +116,7 @@ def test_emergency_send_now_writes_the_letter_into_the_outbox_folder(qtbot, desk
     qtbot.mouseClick(panel.send_now_button, Qt.MouseButton.LeftButton)
     assert told
     assert told[0].startswith("No outbox folder is set on this desk")
+    assert told[0].endswith("a supervisor sets it for good on the Outbox page, under Where letters go.")
     assert "Not sent: no folder was chosen." in panel.status.text()
     assert panel.referral is None
 

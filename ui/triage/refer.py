@@ -35,8 +35,8 @@ from ui.session import DeskSession
 from ui.triage import while_alive
 
 NO_OUTBOX_FOLDER = ("No outbox folder is set on this desk, so there is nowhere to save the letter yet. "
-                    "Choose the folder to save it in (for example the secure shared drive); an "
-                    "administrator can set it for good in the desk settings.")
+                    "Choose the folder to save it in (for example the secure shared drive); a "
+                    "supervisor sets it for good on the Outbox page, under Where letters go.")
 
 
 class FolderChoice:
