@@ -112,3 +112,29 @@ def test_recover_after_a_lost_keyring(cli, memory_keyring, monkeypatch):
     assert code == 0, err
     code, out, _ = cli("audit", "verify", user="admin", password="a brand new secret phrase")
     assert code == 0
+
+
+def test_init_can_say_where_letters_go_and_a_supervisor_can_change_it(cli, tmp_path):
+    outbox_folder = tmp_path / "outbox"
+    missing, _, err = cli("init", "--outbox-folder", str(tmp_path / "not-there"), user="admin",
+                          password=ADMIN_PASSWORD)
+    assert missing == 2
+    assert "is not there" in err
+    assert "Nothing was created." in err
+    assert not (cli.folder / "keyslots.json").exists()
+
+    outbox_folder.mkdir()
+    code, out, err = cli("init", "--outbox-folder", str(outbox_folder), user="admin", password=ADMIN_PASSWORD)
+    assert code == 0, err
+    assert f"Letters are saved to {outbox_folder}." in out
+    assert "Letters cannot leave yet" not in err
+    # Afterwards it is a supervisor's decision, never an administrator's.
+    refused, _, err = cli("outbox", "folder", str(tmp_path), user="admin", password=ADMIN_PASSWORD)
+    assert refused != 0
+    assert "Traceback" not in err
+
+
+def test_init_without_an_outbox_says_letters_cannot_leave_yet(cli):
+    code, _, err = cli("init", user="admin", password=ADMIN_PASSWORD)
+    assert code == 0
+    assert "Letters cannot leave yet: a supervisor sets where they go ('spoa outbox folder PATH'" in err

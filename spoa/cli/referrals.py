@@ -151,6 +151,10 @@ def _outbox_commands(commands) -> None:
     export.add_argument("day", type=iso_date)
     export.add_argument("--out", required=True, type=Path)
 
+    folder = _command(sub, "folder", cmd_outbox_folder,
+                      "set this desk's outbox folder, where letters are saved (supervisors)")
+    folder.add_argument("path", help="a folder that exists and takes files (e.g. a secure shared drive)")
+
     smtp = sub.add_parser("smtp", help="set up sending by secure email (TLS; password in the keyring)")
     smtp.add_argument("--host", required=True)
     smtp.add_argument("--port", type=int, default=587)
@@ -492,6 +496,13 @@ def cmd_export_day(args) -> int:
     if report.total:
         print(file=sys.stderr)
     print(report.summary())
+    return EXIT_OK
+
+
+def cmd_outbox_folder(args) -> int:
+    with open_store(args) as store, desk_errors():
+        path = outbox.configure_outbox_folder(store, args.path)
+    print(f"Letters from this desk are saved to {args.path} (set in {path}).")
     return EXIT_OK
 
 

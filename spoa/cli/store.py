@@ -17,7 +17,9 @@ from spoa.cli.access import (
     username,
 )
 from spoa.cli.common import EXIT_FAILED, EXIT_OK, BadInput
-from spoa.roles import Role
+from spoa.letters import outbox
+from spoa.roles import NotAllowed, Role
+from spoa.settings import SettingsProblem
 from spoa.store.anchors import when_text
 from spoa.store.backup_archive import SUGGESTED_SUFFIX
 from spoa.store.database import StoreError, driver_cipher_version
@@ -34,6 +36,9 @@ def add_commands(commands) -> None:
     init = commands.add_parser("init", help="create the encrypted store and its first administrator")
     add_store_arguments(init)
     init.add_argument("--display-name", help="the administrator's name as shown to others")
+    init.add_argument("--outbox-folder", metavar="PATH",
+                      help="where letters are saved (e.g. a secure shared drive); without it, letters "
+                           "cannot leave until a supervisor sets where they go")
     init.add_argument("--no-keyring", action="store_true",
                       help="do not bind the store to this computer's keyring (recorded and shown)")
     init.set_defaults(run=cmd_init)
@@ -127,6 +132,11 @@ def cmd_init(args) -> int:
     else:
         print("Keyring: not used (--no-keyring). Anyone with the files and a password can open "
               "the store on any computer; this is shown to every user.")
+    if args.outbox_folder:
+        try:
+            outbox.check_outbox_folder(args.outbox_folder)  # before anything is created
+        except SettingsProblem as exc:
+            raise BadInput(f"{exc} Nothing was created.") from None
     admin = username(args)
     display = args.display_name or admin
     password = ask_secret(args, f"Choose a password for {admin}: ")
@@ -137,8 +147,21 @@ def cmd_init(args) -> int:
                                  admin_password=password, use_keyring=not args.no_keyring, kdf=params)
     except (StoreError, KeyringUnavailable) as exc:
         raise _fail(exc) from None
+    unsaved = None
+    if args.outbox_folder:
+        try:
+            outbox.configure_at_setup(store, folder=args.outbox_folder)
+        except (SettingsProblem, StoreError, NotAllowed) as exc:
+            unsaved = str(exc)
     store.lock()
     print(f"Created the encrypted store in {folder}.")
+    if args.outbox_folder and unsaved is None:
+        print(f"Letters are saved to {args.outbox_folder}.")
+    elif unsaved is not None:
+        print(f"Where letters go was not saved: {unsaved}", file=sys.stderr)
+    if not outbox.letters_can_leave(folder):
+        print("Letters cannot leave yet: a supervisor sets where they go ('spoa outbox folder PATH' "
+              "or 'spoa outbox smtp …', or on the desk's Outbox page).", file=sys.stderr)
     _show_recovery_code(code, "RECOVERY CODE")
     return EXIT_OK
 
