@@ -10,7 +10,8 @@ Messages name the field and say what to do; they never repeat what was typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -43,6 +44,7 @@ from spoa.store.store import Store
 
 __all__ = [
     "CALLER_PHRASES",
+    "CARER_FIELDS",
     "CONSENT_BY",
     "CONSENT_STATUSES",
     "DETAIL_FIELDS",
@@ -52,6 +54,9 @@ __all__ = [
     "ModuleSuggestion",
     "ResumedCall",
     "build_draft",
+    "carers_as_text",
+    "carers_from_text",
+    "check_carer_field",
     "check_details",
     "check_field",
     "child_age",
@@ -127,6 +132,13 @@ DETAIL_FIELDS = {
 _TEXT_LIMITS = {"referrer_name": NAME_LIMIT, "referrer_organisation": NAME_LIMIT,
                 "referrer_contact": LINE_LIMIT, "given_name": NAME_LIMIT, "family_name": NAME_LIMIT,
                 "address": LINE_LIMIT, "school": NAME_LIMIT, "gp_practice": NAME_LIMIT}
+# Each parent or carer of the child, with the fields a contact file's `carers` entries
+# have (spoa.store.children checks both): (label, required).
+CARER_FIELDS = {
+    "name": ("Name", True),
+    "relationship": ("Relationship to the child", False),
+    "phone": ("Phone", False),
+}
 
 
 # -- details as they are typed ------------------------------------------------------------------
@@ -171,6 +183,45 @@ def check_field(name: str, text: str, *, today: date | None = None) -> FieldChec
         return FieldCheck(None, str(exc))
 
 
+def check_carer_field(field_name: str, text: str, *, index: int = 0) -> FieldCheck:
+    """Check one field of the ``index``-th parent or carer (0 for the first; see CARER_FIELDS),
+    as the contact file reader checks a `carers` entry."""
+    label, required = CARER_FIELDS[field_name]
+    who = f"Parent or carer {index + 1}: {label.lower()}"
+    text = text or ""
+    if not text.strip():
+        return FieldCheck(None, f"{who} is required." if required else "")
+    try:
+        return FieldCheck(records.clean_carer_field(field_name, text, index=index))
+    except InvalidField as exc:
+        return FieldCheck(None, f"{who} {exc.problem}.")
+
+
+def _blank_carer(carer: Mapping[str, str]) -> bool:
+    """A row added on the form and left empty: nothing to keep, nothing to check."""
+    return not any(str(carer.get(name) or "").strip() for name in CARER_FIELDS)
+
+
+def carers_as_text(carers: Sequence[Mapping[str, str]]) -> str:
+    """The parents or carers as typed, as one piece of text a form draft keeps (spoa.drafts);
+    empty rows left out, and "" when there are none."""
+    kept = [{name: str(carer.get(name) or "") for name in CARER_FIELDS} for carer in carers
+            if not _blank_carer(carer)]
+    return json.dumps(kept, ensure_ascii=False) if kept else ""
+
+
+def carers_from_text(text: str) -> list[dict[str, str]]:
+    """Parents or carers kept by carers_as_text, read back; anything else gives none."""
+    try:
+        kept = json.loads(text) if text else []
+    except ValueError:
+        return []
+    if not isinstance(kept, list):
+        return []
+    return [{name: str(item.get(name) or "") for name in CARER_FIELDS} for item in kept
+            if isinstance(item, dict)]
+
+
 def _date_of_birth(text: str, today: date) -> FieldCheck:
     born = date.fromisoformat(clean_date(text, "date_of_birth", not_after=today))
     age = records.age_on(born, today)
@@ -194,9 +245,10 @@ def check_details(values: Mapping[str, str], *, today: date | None = None) -> di
 
 
 def build_draft(values: Mapping[str, str], consent: Mapping[str, str] | None = None, *,
-                child_id: str | None = None, received_at: datetime | None = None,
-                today: date | None = None) -> ContactDraft:
-    """The contact to store from the form (a new child, or ``child_id`` on record).
+                carers: Sequence[Mapping[str, str]] = (), child_id: str | None = None,
+                received_at: datetime | None = None, today: date | None = None) -> ContactDraft:
+    """The contact to store from the form (a new child with its parents or carers, or
+    ``child_id`` on record, whose own are kept). Rows of ``carers`` left empty are skipped.
     Raises InvalidField for the first field that is wrong."""
     checks = check_details(values, today=today)
     wanted = ["referrer_type", "referrer_name", "referrer_organisation", "referrer_contact"]
@@ -211,11 +263,14 @@ def build_draft(values: Mapping[str, str], consent: Mapping[str, str] | None = N
 
     child = None
     if child_id is None:
+        people = tuple({name: records.clean_carer_field(name, carer.get(name), index=index)
+                        for name in CARER_FIELDS}
+                       for index, carer in enumerate(carers) if not _blank_carer(carer))
         child = ChildDraft(value("given_name"), value("family_name"),
                            date_of_birth=checks["date_of_birth"].value,
                            nhs_number=checks["nhs_number"].value, address=value("address"),
                            postcode=value("postcode"), school=value("school"),
-                           gp_practice=value("gp_practice"))
+                           gp_practice=value("gp_practice"), carers=people)
     return ContactDraft(referrer_type=checks["referrer_type"].value, child=child, child_id=child_id,
                         referrer_name=value("referrer_name"),
                         referrer_organisation=value("referrer_organisation"),

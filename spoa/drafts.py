@@ -47,7 +47,8 @@ _PARTIES = ("referrer_type", "referrer_name", "referrer_organisation", "referrer
 FORM_FIELDS: dict[str, frozenset[str]] = {
     ADVICE_REQUEST: frozenset((*_PARTIES, "question", "context", "tried", "how_soon",
                                "conversion_authorised")),
-    CALL_DETAILS: frozenset((*_PARTIES, "address", "consent_status", "consent_by", "consent_notes",
+    # "carers": the parents or carers typed so far, as spoa.call.carers_as_text writes them.
+    CALL_DETAILS: frozenset((*_PARTIES, "address", "carers", "consent_status", "consent_by", "consent_notes",
                              "module_id")),
 }
 

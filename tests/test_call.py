@@ -189,3 +189,50 @@ def test_the_referrals_of_a_session(desk_world):
     assert [r.id for r in call.referrals_of_session(pat, session_id)] == [made.id]
     with pytest.raises(NotAllowed):
         call.referrals_of_session(admin, session_id)
+
+
+# -- parents or carers, as the contact file has them ---------------------------------------------
+
+def test_the_desk_has_the_contact_files_carer_fields_and_checks_them_as_the_file_reader_does():
+    from spoa.store.records import CARER_FIELDS, child_row
+
+    assert tuple(call.CARER_FIELDS) == CARER_FIELDS
+    assert call.check_carer_field("name", " Alex Carer ").value == "Alex Carer"
+    assert call.check_carer_field("name", "", index=1).problem == "Parent or carer 2: name is required."
+    assert call.check_carer_field("phone", "").ok  # optional, as in the file
+    long_phone = call.check_carer_field("phone", "0" * 1001)
+    assert long_phone.problem == ("Parent or carer 1: phone is 1,001 characters long; the limit is 1,000.")
+    broken = call.check_carer_field("relationship", "mo\nther")
+    assert broken.problem.startswith("Parent or carer 1: relationship to the child must be one line")
+    # the same refusals from the file reader's path, naming the same field
+    for field, text in (("phone", "0" * 1001), ("relationship", "mo\nther")):
+        with pytest.raises(InvalidField) as raised:
+            child_row(ChildDraft("Zoë", "Filechild", carers=[{"name": "Alex", field: text}]))
+        assert raised.value.field == f"carers[0].{field}"
+
+
+def test_build_draft_keeps_the_parents_or_carers_and_a_several_line_address():
+    values = {"referrer_type": "parent", "given_name": "Zoë", "family_name": "Carerchild",
+              "date_of_birth": "04/03/2012", "address": "1 Synthetic Street\nTesttown"}
+    typed = [{"name": " Alex Carer ", "relationship": "mother", "phone": "07700 900123"},
+             {"name": "", "relationship": "", "phone": " "},  # added and left empty: not kept
+             {"name": "Sam Carer", "relationship": "", "phone": ""}]
+    draft = call.build_draft(values, carers=typed, today=TODAY)
+    assert draft.child.address == "1 Synthetic Street\nTesttown"
+    assert list(draft.child.carers) == [
+        {"name": "Alex Carer", "relationship": "mother", "phone": "07700 900123"},
+        {"name": "Sam Carer", "relationship": "", "phone": ""}]
+    with pytest.raises(InvalidField) as raised:
+        call.build_draft(values, carers=[{"name": "Alex"}, {"phone": "07700 900123"}], today=TODAY)
+    assert raised.value.field == "carers[1].name"
+
+
+def test_carers_kept_in_a_form_draft_come_back_as_typed():
+    typed = [{"name": "Alex Carer", "relationship": "mother", "phone": "07700 900123"},
+             {"name": "", "relationship": "", "phone": ""}]
+    text = call.carers_as_text(typed)
+    assert call.carers_from_text(text) == typed[:1]
+    assert call.carers_as_text([{"name": " "}]) == ""
+    assert call.carers_from_text("") == []
+    assert call.carers_from_text("not json") == []
+    assert call.carers_from_text('{"name": "x"}') == []

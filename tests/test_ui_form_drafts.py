@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPlain
 
 from spoa import drafts
 from spoa.store.store import Store
-from tests.triage_page import type_details
+from tests.triage_page import PARENT, add_parent_by_keyboard, type_address, type_details
 from tests.world import PASSWORDS, decided_session
 from ui.pages.advice import AdvicePage
 from ui.pages.triage import DETAILS, TriageCallPage
@@ -207,6 +207,8 @@ def assert_call_refilled(page: TriageCallPage) -> None:
     assert form.fields["referrer_type"].currentData() == "school_nurse"
     assert form.consent_status.currentData() == "given"
     assert form.consent_notes.text() == "Mother agrees"
+    assert form.fields["address"].text() == "1 Synthetic Street\nTesttown"
+    assert form.carers.carers() == [PARENT]
     assert page.stack.currentIndex() == DETAILS
     assert page.save_status.text() == RESTORED
     assert page.start_button.isEnabled()
@@ -215,6 +217,8 @@ def assert_call_refilled(page: TriageCallPage) -> None:
 def type_call(qtbot, page: TriageCallPage) -> None:
     type_details(qtbot, page, CALL_TYPED, referrer="school_nurse")
     form = page.details
+    type_address(qtbot, form)
+    add_parent_by_keyboard(qtbot, form)
     form.consent_status.setCurrentIndex(form.consent_status.findData("given"))
     form.consent_notes.setFocus()
     qtbot.keyClicks(form.consent_notes, "Mother agrees")
@@ -228,6 +232,8 @@ def test_call_details_typed_before_the_call_starts_come_back_after_unlocking(qtb
     assert not page.details.has_typing()
     assert not shows(window, "Callerdraftchild")
     assert not shows(window, "Mother agrees")
+    assert not shows(window, PARENT["name"])
+    assert not shows(window, "Synthetic Street")
     assert has_draft(world, "pat", drafts.CALL_DETAILS)
 
     unlock_as(qtbot, window, "pat")

@@ -62,6 +62,34 @@ def type_details(qtbot, page, details=CHILD, referrer="gp"):
     form.fields["given_name"].setFocus()  # leaving the last field checks it
 
 
+ADDRESS = ("1 Synthetic Street", "Testtown")
+PARENT = {"name": "Alex Carertest", "relationship": "mother", "phone": "07700 900123"}
+
+
+def type_address(qtbot, form, lines=ADDRESS):
+    address = form.fields["address"]
+    address.setFocus()
+    for number, line in enumerate(lines):
+        if number:
+            qtbot.keyClick(address, Qt.Key.Key_Return)  # a new line, as in the contact file
+        qtbot.keyClicks(address, line)
+
+
+def add_parent_by_keyboard(qtbot, form, person=PARENT):
+    """Space on 'Add a parent or carer', then type each field, Tab between them."""
+    section = form.carers
+    section.add_button.setFocus()
+    qtbot.keyClick(section.add_button, Qt.Key.Key_Space)
+    box = section.boxes[-1]
+    assert QApplication.focusWidget() is box.fields["name"]
+    for number, name in enumerate(("name", "relationship", "phone")):
+        if number:
+            qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        assert QApplication.focusWidget() is box.fields[name]
+        qtbot.keyClicks(box.fields[name], person[name])
+    return box
+
+
 def start(qtbot, page, **kwargs):
     type_details(qtbot, page, **kwargs)
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)

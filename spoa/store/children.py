@@ -100,6 +100,21 @@ def _postcode(value: object) -> str:
         raise InvalidField("postcode", str(exc)) from None
 
 
+# How each field of a parent or carer is checked (a contact file's `carers` entries, and
+# the desk's form as it is typed); ``where`` names it, e.g. 'carers[0].phone'.
+_CARER_CHECKS = {
+    "name": lambda v, where: clean_text(v, where, limit=NAME_LIMIT, required=True),
+    "relationship": lambda v, where: clean_text(v, where, limit=NAME_LIMIT),
+    "phone": lambda v, where: clean_text(text_of_number(v), where, limit=LINE_LIMIT),
+}
+
+
+def clean_carer_field(field_name: str, value: object, *, index: int = 0) -> str:
+    """One field of the ``index``-th parent or carer as stored; raises InvalidField naming
+    it as 'carers[index].field'."""
+    return _CARER_CHECKS[field_name](value, f"carers[{index}].{field_name}")
+
+
 def _carers(value: object) -> str:
     if value is None:
         value = ()
@@ -116,12 +131,7 @@ def _carers(value: object) -> str:
         if unknown:
             raise InvalidField(f"{where}.{unknown[0]}", "is not a carer field (use name, "
                                                         "relationship, phone)")
-        carers.append({
-            "name": clean_text(item.get("name"), f"{where}.name", limit=NAME_LIMIT, required=True),
-            "relationship": clean_text(item.get("relationship"), f"{where}.relationship",
-                                       limit=NAME_LIMIT),
-            "phone": clean_text(text_of_number(item.get("phone")), f"{where}.phone", limit=LINE_LIMIT),
-        })
+        carers.append({name: clean_carer_field(name, item.get(name), index=index) for name in CARER_FIELDS})
     return json.dumps(carers, ensure_ascii=False)
 
 

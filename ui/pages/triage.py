@@ -244,15 +244,16 @@ class TriageCallPage(Page):
     def start_call(self) -> None:
         wrong = self.details.check_all()
         if wrong:
-            labels = ", ".join(call.DETAIL_FIELDS[name][0] for name in wrong)
+            labels = ", ".join(label for _widget, label in wrong)
             self.save_status.setText(f"Check before starting: {labels}.")
-            self.details.fields[wrong[0]].setFocus()
+            wrong[0][0].setFocus()
             return
         module = self.details.chosen_module()
         if module is None:
             self.save_status.setText("Choose the triage module for this call.")
             return
-        draft = call.build_draft(self.details.values(), self.details.consent())
+        draft = call.build_draft(self.details.values(), self.details.consent(),
+                                 carers=self.details.carers.carers())
         self.start_button.setEnabled(False)
         self.save_status.setText("Looking for this child on record…")
         self._call(lambda store: call.find_possible_duplicates(store, draft.child),

@@ -1,7 +1,8 @@
 """Who is calling and about which child: checked as the user types or leaves a field (by
 spoa.call, which never repeats what was typed in a message), with the child's age worked
-out from the date of birth, consent, and the rule module suggested for this child and
-caller (the user may choose another)."""
+out from the date of birth, the child's parents or carers (the same fields as a contact
+file's), consent, and the rule module suggested for this child and caller (the user may
+choose another)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -24,12 +26,31 @@ from spoa import call
 from spoa.model import ReferrerType
 from spoa.rules.module import RuleModule
 from spoa.store.records import Child, Contact
+from ui.triage.carers import CarersSection
 
 _PROBLEM = "color: #b00020;"
 _NOTE = "color: #1f5d2c;"
 # Fields checked on every keystroke; the rest (whose half-typed form is wrong) on leaving.
 _CHECK_WHILE_TYPING = {"given_name", "family_name", "referrer_name", "referrer_organisation",
                        "referrer_contact", "address", "school", "gp_practice"}
+
+
+class LinesEdit(QPlainTextEdit):
+    """Text of several lines (an address), read and set like a QLineEdit; Tab moves on."""
+
+    def __init__(self, lines: int = 4, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 12)
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def setText(self, text: str) -> None:  # QLineEdit's name, so the form treats both alike
+        self.setPlainText(text)
+
+
+_TEXT_FIELDS = (QLineEdit, LinesEdit)
 
 
 def _message_label(name: str) -> QLabel:
@@ -76,12 +97,16 @@ class CallDetailsForm(QWidget):
         child_form = QFormLayout(child)
         for name in ("given_name", "family_name", "date_of_birth", "nhs_number", "address", "postcode",
                      "school", "gp_practice"):
-            edit = QLineEdit()
+            edit = LinesEdit() if name == "address" else QLineEdit()
             if name == "date_of_birth":
                 edit.setPlaceholderText("DD/MM/YYYY")
             if name == "nhs_number":
                 edit.setPlaceholderText("10 digits")
             self._add(child_form, name, edit)
+        self.carers = CarersSection()
+        self.carers.before = self.fields["gp_practice"]
+        self.carers.changed.connect(self.changed)
+        child_form.addRow(self.carers)
         layout.addWidget(child)
 
         consent = QGroupBox("Consent")
@@ -129,8 +154,8 @@ class CallDetailsForm(QWidget):
         self.messages[name] = message
         if isinstance(widget, QComboBox):
             widget.currentIndexChanged.connect(lambda _i, n=name: self._edited(n, leaving=True))
-        else:
-            widget.textChanged.connect(lambda _t, n=name: self._edited(n, leaving=False))
+        else:  # a QPlainTextEdit's textChanged carries no text
+            widget.textChanged.connect(lambda *_t, n=name: self._edited(n, leaving=False))
 
     # -- values -----------------------------------------------------------------------------
 
@@ -156,13 +181,16 @@ class CallDetailsForm(QWidget):
         consent = self.consent()
         values.update(consent_status=consent["status"] or "", consent_by=consent["given_by"] or "",
                       consent_notes=self.consent_notes.text())
+        values["carers"] = call.carers_as_text(self.carers.carers())
         if self._chosen_by_user:
             values["module_id"] = self.module.currentData() or ""
         return values
 
     def has_typing(self) -> bool:
         """Whether anything differs from an empty form (worth keeping when the desk locks)."""
-        if any(isinstance(w, QLineEdit) and w.text().strip() for w in self.fields.values()):
+        if any(isinstance(w, _TEXT_FIELDS) and w.text().strip() for w in self.fields.values()):
+            return True
+        if self.carers.has_typing():
             return True
         return bool(self.fields["referrer_type"].currentData() or self.consent_notes.text().strip()
                     or self.consent_status.currentData() != "not_asked" or self.consent_by.currentIndex() != 0
@@ -180,8 +208,10 @@ class CallDetailsForm(QWidget):
                     index = widget.findData(value)
                     if index >= 0:
                         widget.setCurrentIndex(index)
-                elif isinstance(widget, QLineEdit):
+                elif isinstance(widget, _TEXT_FIELDS):
                     widget.setText(value)
+            if values.get("carers"):
+                self.carers.set_carers(call.carers_from_text(values["carers"]))
         finally:
             self._filling = False
         for name in self.fields:
@@ -222,13 +252,15 @@ class CallDetailsForm(QWidget):
         label.setVisible(bool(text) and name in self.touched)
         return checked
 
-    def check_all(self) -> list[str]:
-        """Check every field and show every problem; returns the fields that are wrong."""
+    def check_all(self) -> list[tuple[QWidget, str]]:
+        """Check every field and each parent or carer and show every problem; returns the
+        fields that are wrong with what to put right, in the order on screen."""
         wrong = []
         for name in self.fields:
             self.touched.add(name)
             if self.show_check(name).problem:
-                wrong.append(name)
+                wrong.append((self.fields[name], call.DETAIL_FIELDS[name][0]))
+        wrong.extend(self.carers.check_all())
         return wrong
 
     def problem_text(self, name: str) -> str:
@@ -286,6 +318,8 @@ class CallDetailsForm(QWidget):
             }
             for name, text in values.items():
                 self.fields[name].setText(text)
+            self.carers.set_carers([{"name": c.name, "relationship": c.relationship, "phone": c.phone}
+                                    for c in child.carers])
             referrer = self.fields["referrer_type"]
             referrer.setCurrentIndex(referrer.findData(contact.referrer_type.value))
             consent = contact.consent or {}
@@ -300,6 +334,7 @@ class CallDetailsForm(QWidget):
         for widget in (*self.fields.values(), self.consent_status, self.consent_by, self.consent_notes,
                        self.module):
             widget.setEnabled(not read_only)
+        self.carers.set_read_only(read_only)
 
     def clear(self) -> None:
         self._filling = True
@@ -315,6 +350,7 @@ class CallDetailsForm(QWidget):
             self.consent_status.setCurrentIndex(list(call.CONSENT_STATUSES).index("not_asked"))
             self.consent_by.setCurrentIndex(0)
             self.consent_notes.clear()
+            self.carers.set_carers([])
             self.asking_for_advice.setChecked(False)
             self.touched.clear()
             self._chosen_by_user = False
