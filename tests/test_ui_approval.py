@@ -323,3 +323,4 @@ def test_locking_during_an_export_stops_it_with_whole_files_and_clears_the_page(
     assert notices == []  # the result of work cut short by a lock is not shown on a locked desk
     whole_issued_letters(desk_world["sam"], sorted(folder.glob("*.pdf")))
     assert all(path.suffix == ".pdf" for path in folder.iterdir())
+

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa.letters import queue, referrals
+from spoa.letters import queue, referrals, sending
+from spoa.letters.outbox import OutboxState
 from spoa.letters.queue import QueueEntry
 from spoa.roles import Permission
 from ui.approval_dialogs import ApproveDialog, ReturnDialog, ReviewDialog
@@ -46,6 +47,17 @@ PREVIEW_DELAY_MS = 150
 COLUMNS = ("Child", "Service", "Urgency", "Deadline", "Submitted by", "When", "Waiting for")
 _OVERDUE = QColor("#b00020")
 
+
+
+def approve_and_send(store, referral_id: str, note: str) -> str:
+    """Approve, then send the letter where this desk sends letters; what happened, in words."""
+    item, problem = sending.approve_and_send(store, referral_id, note)
+    if item is None:
+        return f"Referral {referral_id} approved. {problem}"
+    if item.state is OutboxState.SENT:
+        return f"Referral {referral_id} approved and its letter sent to {item.destination}."
+    return (f"Referral {referral_id} approved; its letter is in the outbox but did not go yet "
+            f"({item.last_error}). The Outbox page tries it again.")
 
 
 class ApprovalQueueModel(RowsModel):
@@ -330,8 +342,7 @@ class ApprovalPage(Page):
         note = ApproveDialog.ask(self, entry.id)
         if note is None:
             return
-        self._act(lambda store: referrals.approve(store, entry.id, note),
-                  f"Referral {entry.id} approved: its letter can now be sent.")
+        self._act(lambda store: approve_and_send(store, entry.id, note), None)
 
     def return_selected(self) -> None:
         entry = self.selected()
@@ -353,9 +364,9 @@ class ApprovalPage(Page):
         self._act(lambda store: referrals.record_review(store, entry.id, note),
                   f"Your review of referral {entry.id} is recorded.")
 
-    def _act(self, fn, done: str, keep: str | None = None) -> None:
-        def succeeded(_referral) -> None:
-            self.status.setText(done)
+    def _act(self, fn, done: str | None, keep: str | None = None) -> None:
+        def succeeded(result) -> None:
+            self.status.setText(done if done is not None else result)
             self._reload()
 
         def failed(exc: Exception) -> None:

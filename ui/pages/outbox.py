@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spoa.letters import outbox
+from spoa.letters import outbox, sending
 from spoa.letters.outbox import OutboxItem, OutboxState
 from spoa.roles import Permission
 from ui.outbox_settings import OutboxSettings
@@ -200,17 +200,21 @@ class OutboxPage(Page):
         self.status.setText("Sending the queued letters…")
         wanted = self.selected_id()
 
-        def sent(items: list[OutboxItem]) -> None:
+        def sent(report: sending.SendReport) -> None:
             self._sending = False
+            items = report.items
             done = sum(1 for i in items if i.state is OutboxState.SENT)
             waiting = sum(1 for i in items if i.state is OutboxState.QUEUED)
             failed = sum(1 for i in items if i.state is OutboxState.FAILED)
             if not items:
-                message = "Nothing was queued."
+                message = "Nothing was waiting to be sent."
             else:
                 message = f"{done} sent, {waiting} still queued, {failed} failed."
                 if waiting or failed:
                     message += " The Reason column says why."
+            if report.waiting:
+                message += (f" {report.waiting} approved referral{'s' if report.waiting != 1 else ''} "
+                            f"could not be sent: {report.problem}")
             self._reload(wanted, message)
 
         def failed(exc: Exception) -> None:
@@ -218,7 +222,7 @@ class OutboxPage(Page):
             show_problem(exc, "The queued letters could not be sent")
             self._reload(wanted)
 
-        self.session.call(outbox.deliver_pending, sent, failed)
+        self.session.call(sending.send_everything, sent, failed)
 
     def retry_selected(self) -> None:
         item = self.selected()
