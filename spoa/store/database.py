@@ -228,3 +228,22 @@ def rekey(db: sqlite_utils.Database, new_key: bytes) -> None:
     checkpoint(db)
     _set_key(db.conn, new_key, rekey=True)
     checkpoint(db)
+
+
+def hold_exclusively(db: sqlite_utils.Database, folder: Path, wait_ms: int) -> bool:
+    """Take the database for this connection alone (until ``locking_mode = NORMAL`` and
+    its next statement): True, or False when another connection, in this process or
+    another, has it open (in WAL mode exclusive locking is refused then). Other failures
+    are explained as StoreError."""
+    db.execute(f"PRAGMA busy_timeout = {wait_ms}")
+    try:
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        db.execute("BEGIN EXCLUSIVE")
+        db.execute("COMMIT")
+    except sqlcipher3.OperationalError as exc:
+        db.execute("PRAGMA locking_mode = NORMAL")
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        raise explain(exc, folder / DATABASE_FILE) from None
+    return True

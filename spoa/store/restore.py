@@ -72,7 +72,6 @@ from spoa.store.backup_archive import (
     table_summaries,
 )
 from spoa.store.database import (
-    BUSY_TIMEOUT_MS,
     DATABASE_FILE,
     DamagedStore,
     DatabaseDamaged,
@@ -81,7 +80,7 @@ from spoa.store.database import (
     StoreError,
     close,
     connect,
-    explain,
+    hold_exclusively,
 )
 from spoa.store.database import rekey as rekey_database
 from spoa.store.device import KeyringUnavailable, check_backend, read_device_secret
@@ -348,22 +347,10 @@ def _authority_from_key_file(folder: Path, username: str | None, password: str |
 def _hold_alone(store: Store) -> None:
     """Hold the live database exclusively until it is closed, or refuse: no other desk may
     have it open while it is compared and replaced."""
-    db = store.db
-    db.execute(f"PRAGMA busy_timeout = {IN_USE_WAIT_MS}")
-    try:
-        # Exclusive locking mode on a WAL database: refused while any other connection,
-        # in this process or another, has the database open.
-        db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        db.execute("BEGIN EXCLUSIVE")
-        db.execute("COMMIT")
-    except sqlcipher3.OperationalError as exc:
-        db.execute("PRAGMA locking_mode = NORMAL")
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreInUse(
-                f"The store in {store.folder} is open in a desk (here or on another computer). "
-                f"Close the desk everywhere, then restore again. {UNCHANGED}") from None
-        raise explain(exc, store.folder / DATABASE_FILE) from None
+    if not hold_exclusively(store.db, store.folder, IN_USE_WAIT_MS):
+        raise StoreInUse(
+            f"The store in {store.folder} is open in a desk (here or on another computer). "
+            f"Close the desk everywhere, then restore again. {UNCHANGED}")
 
 
 def _archive_key(archive: BackupArchive, slots: SlotFile, folder: Path, authority: _Authority,

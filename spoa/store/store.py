@@ -34,6 +34,7 @@ from spoa.store.database import (
     close,
     connect,
     explain,
+    hold_exclusively,
     rekey,
     write_in_place,
 )
@@ -634,21 +635,10 @@ class Store:
         """Hold the database exclusively, or refuse: re-keying under another desk that has
         the store open would leave that desk unable to read or write."""
         db = self.db
-        db.execute(f"PRAGMA busy_timeout = {ALONE_WAIT_MS}")
-        try:
-            # In WAL mode, exclusive locking is refused while any other connection (in
-            # this process or another) has the database open.
-            db.execute("PRAGMA locking_mode = EXCLUSIVE")
-            db.execute("BEGIN EXCLUSIVE")
-            db.execute("COMMIT")
-        except sqlcipher3.OperationalError as exc:
-            db.execute("PRAGMA locking_mode = NORMAL")
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreError(
-                    "The store is open in another desk (here or on another computer). Lock or "
-                    "close it everywhere else, then change the key. Nothing was changed.") from None
-            raise explain(exc, self.folder / DATABASE_FILE) from None
+        if not hold_exclusively(db, self.folder, ALONE_WAIT_MS):
+            raise StoreError(
+                "The store is open in another desk (here or on another computer). Lock or "
+                "close it everywhere else, then change the key. Nothing was changed.")
         try:
             yield
         finally:
