@@ -55,6 +55,25 @@ def test_confirm_then_create_and_submit_the_referral(qtbot, desk_as, desk_world)
     assert again.referral.referral.id == panel.referral.id  # the referral under way, not a new one
     assert again.referral.status.text() == f"Referral {panel.referral.id} is awaiting approval."
     assert not again.referral.submit_button.isEnabled()
+    # ...with its reason and its service as they were made, which the supervisor now has.
+    assert again.referral.reason.text() == "Worries about tests; school nurse support fits."
+    assert again.referral.reason.isReadOnly()
+    assert again.referral.chosen_service() == "school-nursing"
+    assert not again.referral.services.isEnabled()
+
+    # Returned with a reason: the practitioner changes the reason and submits it again.
+    referrals.return_referral(desk_world["sam"], panel.referral.id, "Say what the school has tried")
+    third = make_page(qtbot, desk_as)
+    third.restore(page.state())
+    qtbot.waitUntil(lambda: third.referral.referral is not None, timeout=WAIT)
+    assert "Returned: Say what the school has tried" in third.referral.status.text()
+    assert not third.referral.reason.isReadOnly()
+    third.referral.reason.setText("Worries about tests; the school has tried a mentor.")
+    qtbot.mouseClick(third.referral.submit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "awaiting approval" in third.referral.status.text(), timeout=WAIT)
+    stored = referrals.get_referral(desk_world["pat"].db, panel.referral.id)
+    assert stored.reason == "Worries about tests; the school has tried a mentor."
+    assert stored.state is referrals.ReferralState.AWAITING_APPROVAL
 
 
 def test_a_practitioner_sees_no_approve_action(qtbot, desk_as):

@@ -99,7 +99,9 @@ class ReferralPanel(QGroupBox):
         self.record: TriageRecord | None = None
         self.referral: Referral | None = None
         self.services.clear()
+        self.services.setEnabled(True)
         self.reason.clear()
+        self.reason.setReadOnly(False)
         self.message.setText("")
         self.status.setText("")
         self.hide()
@@ -147,7 +149,21 @@ class ReferralPanel(QGroupBox):
                 self.services.addItem(item)
         if self.services.count():
             self.services.setCurrentRow(0)
+        if self.referral is not None:
+            self._show_existing(self.referral)
         self._buttons()
+
+    def _show_existing(self, referral: Referral) -> None:
+        """Opened again: the referral as it was made, its service and its reason; both can
+        change only while it is a draft or returned (after that the supervisor has it)."""
+        self.reason.setText(referral.reason)
+        rows = [i for i in range(self.services.count())
+                if self.services.item(i).data(Qt.ItemDataRole.UserRole) == referral.service_id]
+        if rows:
+            self.services.setCurrentRow(rows[0])
+        editable = referral.state in (ReferralState.DRAFT, ReferralState.RETURNED)
+        self.reason.setReadOnly(not editable)
+        self.services.setEnabled(editable)
 
     def _refused(self, exc: Exception) -> None:
         message = user_message(exc)
@@ -181,9 +197,14 @@ class ReferralPanel(QGroupBox):
         current = self.referral
 
         def referral(store) -> Referral:
-            if current is not None:
-                return current
-            return referrals.create_referral(store, session_id, service_id, reason=reason)
+            if current is None:
+                return referrals.create_referral(store, session_id, service_id, reason=reason)
+            if current.state in (ReferralState.DRAFT, ReferralState.RETURNED):
+                # What was changed in the reason or the service goes with it (an unchanged
+                # save records nothing: referrals.update_referral).
+                return referrals.update_referral(store, current.id, service_id=service_id or None,
+                                                 reason=reason)
+            return current
 
         return referral
 
