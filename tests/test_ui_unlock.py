@@ -252,3 +252,33 @@ def test_the_recovery_code_is_not_named_as_a_person_in_the_status_bar():
         "Opened with the recovery code, as an administrator")
     assert signed_in_text(User("sam", "Sam Supervisor", Role.SUPERVISOR)) == (
         "Signed in as Sam Supervisor (sam), supervisor")
+
+
+def test_a_store_without_a_keyring_is_said_at_sign_in_and_while_working(qtbot, tmp_path):
+    from spoa.store.keys import MINIMUM_KDF
+    from ui.shell import MainWindow
+
+    folder = tmp_path / "unbound"
+    store, _code = Store.init(folder, admin_username="admin", admin_display_name="Ada Admin",
+                              admin_password=ADMIN_PASSWORD, use_keyring=False, kdf=MINIMUM_KDF)
+    store.lock()
+    session = DeskSession(folder)
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    qtbot.addWidget(window.unlock_window)
+    window.unlock_window.show()
+    unlock = window.unlock_window
+    assert unlock.not_bound.isVisible()
+    assert unlock.not_bound.text() == ("This store is not bound to this computer's keyring, so its files "
+                                       "and a password open it anywhere.")
+    unlock.username.setText("admin")
+    unlock.password.setText(ADMIN_PASSWORD)
+    qtbot.mouseClick(unlock.unlock_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.isVisible() and session.is_unlocked, timeout=20000)
+    assert window.not_bound.isVisible()
+    session.lock()
+    session.wait()
+
+
+def test_a_store_bound_to_the_keyring_says_nothing_of_it(window):
+    assert not window.not_bound.isVisible()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from spoa.paths import data_dir
 from spoa.settings import DeskSettings, SettingsProblem
+from spoa.store.device import NOT_BOUND_NOTE, uses_no_keyring
 from spoa.store.store import RECOVERY_USER, User
 from ui import theme
 from ui.app import APP_TITLE
@@ -135,6 +136,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.who = QLabel()
         self.who.setAccessibleName("Signed in as")
+        self.not_bound = QLabel(NOT_BOUND_NOTE)
+        self.not_bound.setAccessibleName("Not bound to this computer's keyring")
+        self.not_bound.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.not_bound.hide()
+        self.statusBar().addWidget(self.not_bound)
         self.statusBar().addPermanentWidget(self.who)
 
         self.idle = IdleWatcher(idle_ms or IdleWatcher.minutes_to_ms(10), self)
@@ -266,6 +272,7 @@ class MainWindow(QMainWindow):
         self._user = user
         self._update_navigation()
         self.who.setText(signed_in_text(user))
+        self.not_bound.setVisible(uses_no_keyring(self.session.folder))
         self.unlock_window.hide()
         self.show()
         self.raise_()

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from spoa.store.attempts import LockedOut, UnlockAttempts
 from spoa.store.database import StoreError
-from spoa.store.device import KeyringUnavailable
+from spoa.store.device import NOT_BOUND_NOTE, KeyringUnavailable, uses_no_keyring
 from spoa.store.keyslots import SlotFileProblem
 from spoa.store.store import (
     NoKeyringToBind,
@@ -217,6 +217,10 @@ class UnlockWindow(QWidget):
         self.busy.setAccessibleName("Unlocking, please wait")
         self.busy.setTextVisible(False)
         self.busy.hide()
+        self.not_bound = QLabel(NOT_BOUND_NOTE)
+        self.not_bound.setWordWrap(True)
+        self.not_bound.setAccessibleName("Not bound to this computer's keyring")
+        self.not_bound.setVisible(uses_no_keyring(session.folder))
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Unlock message")
@@ -231,6 +235,7 @@ class UnlockWindow(QWidget):
         buttons.addWidget(self.unlock_button)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
+        layout.addWidget(self.not_bound)
         layout.addLayout(form)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
@@ -250,6 +255,11 @@ class UnlockWindow(QWidget):
         self.recovery_button.clicked.connect(self.use_recovery_code)
 
     # -- showing -------------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        # The store may have been set up (or recovered without a keyring) since this was made.
+        self.not_bound.setVisible(uses_no_keyring(self.session.folder))
+        super().showEvent(event)
 
     def reset(self, username: str = "") -> None:
         """Ready for the next person (after a lock): the password is never kept."""

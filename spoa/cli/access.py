@@ -15,7 +15,7 @@ from pathlib import Path
 from spoa.cli.common import BadInput
 from spoa.paths import data_dir
 from spoa.store.database import StoreError
-from spoa.store.device import KeyringUnavailable
+from spoa.store.device import NOT_BOUND_NOTE, KeyringUnavailable
 from spoa.store.keyslots import SlotFileProblem
 from spoa.store.store import Store
 
@@ -73,8 +73,7 @@ def open_store(args, *, allow_temporary_password: bool = False) -> Store:
     except (StoreError, SlotFileProblem, KeyringUnavailable) as exc:
         raise BadInput(str(exc)) from None
     if not store.slots.uses_keyring:
-        print("note: this store is not bound to this computer's keyring, so its files and a "
-              "password open it anywhere.", file=sys.stderr)
+        print(f"note: {NOT_BOUND_NOTE[0].lower()}{NOT_BOUND_NOTE[1:]}", file=sys.stderr)
     if store.user.must_change_password and not allow_temporary_password:
         store.lock()
         raise BadInput("Your password is a temporary one. Choose your own first: "

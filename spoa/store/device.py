@@ -31,6 +31,22 @@ NO_KEYRING_HELP = (
 )
 
 
+# Said to every user of a store set up without a keyring, at every sign-in (CLI and desk).
+NOT_BOUND_NOTE = ("This store is not bound to this computer's keyring, so its files and a password "
+                  "open it anywhere.")
+
+
+def uses_no_keyring(folder) -> bool:
+    """Whether the store in ``folder`` was set up, or recovered, without a keyring (False
+    when its key file cannot be read: the sign-in says why)."""
+    from spoa.store.keyslots import SlotFile, SlotFileProblem
+
+    try:
+        return not SlotFile.load(folder).uses_keyring
+    except SlotFileProblem:
+        return False
+
+
 class KeyringUnavailable(Exception):
     def __init__(self, detail: str = ""):
         self.detail = detail
