@@ -59,6 +59,8 @@ def test_a_queued_letter_goes_to_the_folder_with_send_queued_now(qtbot, desk_wor
     queued = outbox.send_referral(pat, referral_id, FolderTransport(folder), deliver_now=False)
     page = open_page(qtbot, desk_as("sam"), queued.id)
     qtmodeltester.check(page.model)
+    # What the letter is and for whom, in words, not its id.
+    assert shown(page, queued.id, 0) == "Referral to CAMHS for Zoë Referralchild"
     assert shown(page, queued.id, 1) == "queued"
     assert shown(page, queued.id, 2) == "folder"
     assert shown(page, queued.id, 3) == str(folder)

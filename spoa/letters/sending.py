@@ -77,3 +77,30 @@ def send_everything(store: Store) -> SendReport:
             break
         released += 1
     return SendReport(outbox.deliver_pending(store), len(waiting) - released, problem)
+
+
+KIND_WORDS = {
+    "referral_camhs": "Referral to CAMHS", "referral_school_nursing": "Referral to school nursing",
+    "referral_voluntary_sector": "Referral to the voluntary sector", "advice_response": "Advice",
+    "outcome_to_referrer": "Outcome for the referrer", "not_accepted": "Not accepted",
+}
+
+
+def letter_titles(store: Store, letter_ids: list[str]) -> dict[str, str]:
+    """What each letter is, and for which child, as the Outbox page names it: 'Referral to
+    CAMHS for Zoë Example-Testcase' (the caller has checked the reader may view records)."""
+    if not letter_ids:
+        return {}
+    marks = ", ".join("?" for _ in letter_ids)
+    rows = store.db.execute(
+        "SELECT l.id, l.kind, ch.given_name, ch.family_name FROM letters l "  # noqa: S608 (marks only)
+        "LEFT JOIN referrals r ON r.id = l.referral_id "
+        "LEFT JOIN advice_requests a ON a.id = l.advice_request_id "
+        "LEFT JOIN contacts c ON c.id = COALESCE(r.contact_id, a.contact_id) "
+        "LEFT JOIN children ch ON ch.id = c.child_id "
+        f"WHERE l.id IN ({marks})", letter_ids).fetchall()
+    titles = {}
+    for letter_id, kind, given, family in rows:
+        what = KIND_WORDS.get(kind, "Letter")
+        titles[letter_id] = f"{what} for {given} {family}" if given else what
+    return titles

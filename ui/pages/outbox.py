@@ -42,7 +42,12 @@ class OutboxTableModel(RowsModel):
     """Outbox items, oldest first, as spoa.letters.outbox.list_items gives them."""
     columns = COLUMNS
 
-    def set_items(self, items: list[OutboxItem]) -> None:
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._titles: dict[str, str] = {}  # letter id -> what it is and for whom (set_items)
+
+    def set_items(self, items: list[OutboxItem], titles: dict[str, str] | None = None) -> None:
+        self._titles = titles or {}
         self.replace_rows(items)
 
     def clear(self) -> None:
@@ -64,8 +69,9 @@ class OutboxTableModel(RowsModel):
             return None
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return (item.letter_id, item.state.value, TRANSPORTS.get(item.transport, item.transport),
-                    item.destination, local_time(item.queued_at), item.queued_by, local_time(item.sent_at),
+            return (self._titles.get(item.letter_id, "Letter"), item.state.value,
+                    TRANSPORTS.get(item.transport, item.transport), item.destination,
+                    local_time(item.queued_at), item.queued_by, local_time(item.sent_at),
                     str(item.attempts), item.last_error)[column]
         if role == Qt.ItemDataRole.ForegroundRole and column in (1, 8):
             if item.state is OutboxState.FAILED:
@@ -156,8 +162,9 @@ class OutboxPage(Page):
     # -- the list ------------------------------------------------------------------------------------
 
     def _reload(self, wanted: str | None = None, message: str | None = None) -> None:
-        def loaded(items: list[OutboxItem]) -> None:
-            self.model.set_items(items)
+        def loaded(result: tuple[list[OutboxItem], dict[str, str]]) -> None:
+            items, titles = result
+            self.model.set_items(items, titles)
             counts = {state: sum(1 for i in items if i.state is state) for state in OutboxState}
             self.status.setText(message or (
                 f"{counts[OutboxState.QUEUED]} queued, {counts[OutboxState.SENT]} sent, "
@@ -171,7 +178,11 @@ class OutboxPage(Page):
             self._wanted = None
             self._update_actions()
 
-        self.session.call(outbox.list_items, loaded)
+        def load(store):
+            items = outbox.list_items(store)
+            return items, sending.letter_titles(store, sorted({i.letter_id for i in items}))
+
+        self.session.call(load, loaded)
 
     def selected(self) -> OutboxItem | None:
         selection = self.table.selectionModel()
