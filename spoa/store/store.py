@@ -136,7 +136,6 @@ def check_password(password: str, username: str = "") -> None:
 class Store:
     """An unlocked store, acting as one user. Use as a context manager or call lock()."""
 
-    _anchored_at = 0.0  # time.monotonic() of the last audit anchor
 
     def __init__(self, folder: Path, db: Database, data_key: bytearray, slots: SlotFile, user: User,
                  device_secret: bytes | None):
@@ -148,6 +147,9 @@ class Store:
         self.slots = slots
         self.user = user
         self._device_secret = device_secret
+        # When the audit trail was last anchored (anchor_audit): init, unlock and recover
+        # anchor once their own entries are written, so the minute counts from here.
+        self._anchored_at = time.monotonic()
         # The driver's bytes go straight to owned_key, which wipes them (keys.py).
         self._audit_key = owned_key(
             db.execute("SELECT value FROM meta WHERE name = 'audit_key'").fetchone()[0])
