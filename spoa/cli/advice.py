@@ -17,7 +17,7 @@ The advice letter is made with ``spoa letter make --advice ID --out FILE`` and q
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from spoa.cli.common import (
     check_known_keys,
     desk_errors,
     field_path,
+    read_child,
     read_input_file,
 )
 from spoa.model import Urgency
@@ -38,12 +39,11 @@ from spoa.rules.catalog import discover
 from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
 from spoa.store import records
-from spoa.store.records import ChildDraft, ContactDraft, InvalidField, RecordError
+from spoa.store.records import ContactDraft, InvalidField, RecordError
 
 FILE_KEYS = ("requester", "child", "child_id", "contact_id", "source_of_referral", "received_at", "consent",
              "question", "context", "tried", "how_soon", "conversion_authorised", "module", "answers")
 REQUESTER_KEYS = ("type", "name", "organisation", "contact")
-CHILD_KEYS = tuple(f.name for f in fields(ChildDraft))
 LARGEST_TEXT_FILE = 1024 * 1024
 # Where each checked field sits in the file.
 _FIELD_PATHS = {
@@ -185,17 +185,7 @@ def _contact(data: dict, bad) -> tuple[ContactDraft | None, str | None]:
     if "type" not in requester:
         raise bad(("requester",),
                   "needs a type: one of " + ", ".join(r.value for r in advice.REQUESTER_TYPES))
-    child = None
-    if "child" in data:
-        child_data = data["child"]
-        if not isinstance(child_data, dict):
-            raise bad(("child",), "must be a set of named fields (given_name, family_name, ...)")
-        check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
-        if "given_name" not in child_data or "family_name" not in child_data:
-            raise bad(("child",), "needs given_name and family_name")
-        child = ChildDraft(**child_data)
-    elif "child_id" not in data:
-        raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
+    child = read_child(data, bad)
     consent = data.get("consent") or {}
     if not isinstance(consent, dict):
         raise bad(("consent",), "must be a set of named entries (status, given_by, notes, ...)")

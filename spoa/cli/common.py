@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from spoa.rules.errors import AnswersRejected
 from spoa.rules.yamlsafe import Located, YamlProblem, load_file
 from spoa.store.database import StoreError
 from spoa.store.device import KeyringUnavailable
-from spoa.store.records import RecordError
+from spoa.store.records import ChildDraft, RecordError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -77,6 +78,25 @@ def check_known_keys(data: dict, known: tuple, where: tuple, bad) -> None:
                for key in data if key not in known]
     if unknown:
         raise BadInput.several(unknown)
+
+
+CHILD_KEYS = tuple(f.name for f in fields(ChildDraft))
+
+
+def read_child(data: dict, bad) -> ChildDraft | None:
+    """The ``child`` section of a contact or advice file, checked; None when the file names
+    a child on record instead (``child_id``)."""
+    if "child" not in data:
+        if "child_id" not in data:
+            raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
+        return None
+    child_data = data["child"]
+    if not isinstance(child_data, dict):
+        raise bad(("child",), "must be a set of named fields (given_name, family_name, ...)")
+    check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
+    if "given_name" not in child_data or "family_name" not in child_data:
+        raise bad(("child",), "needs given_name and family_name")
+    return ChildDraft(**child_data)
 
 
 class FileProblems:

@@ -9,7 +9,7 @@ outcome in one transaction and prints the contact's id and any possible duplicat
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from spoa.cli.common import (
     check_known_keys,
     desk_errors,
     field_path,
+    read_child,
     read_input_file,
 )
 from spoa.model import ReferrerType
@@ -31,12 +32,11 @@ from spoa.rules.errors import AnswersRejected
 from spoa.rules.module import RuleModule
 from spoa.rules.session import TriageSession
 from spoa.store import records
-from spoa.store.records import ChildDraft, ContactDraft, ContactSummary, InvalidField
+from spoa.store.records import ContactDraft, ContactSummary, InvalidField
 from spoa.store.store import Store
 
 FILE_KEYS = ("child", "child_id", "referrer", "source_of_referral", "received_at", "consent", "kind",
              "status", "module", "answers")
-CHILD_KEYS = tuple(f.name for f in fields(ChildDraft))
 REFERRER_KEYS = ("type", "name", "organisation", "contact")
 OPEN_STATUSES = ("open", "triaged")  # still waiting for the desk (as on Today)
 # Where each contact field sits in the file.
@@ -111,14 +111,7 @@ def read_contact_file(path: Path) -> ContactFile:
         check_known_keys(data, FILE_KEYS, (), bad)
     child = child_ok = None
     with problems.part():
-        if "child" in data:
-            child_data = _section(data, "child", bad)
-            check_known_keys(child_data, CHILD_KEYS, ("child",), bad)
-            if "given_name" not in child_data or "family_name" not in child_data:
-                raise bad(("child",), "needs given_name and family_name")
-            child = ChildDraft(**child_data)
-        elif "child_id" not in data:
-            raise bad((), "give the child's details under 'child' (or 'child_id' for a child on record)")
+        child = read_child(data, bad)
         child_ok = True
     referrer = None
     with problems.part():
