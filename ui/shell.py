@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 
 from spoa.paths import data_dir
 from spoa.settings import DeskSettings, SettingsProblem
-from spoa.store.device import NOT_BOUND_NOTE, uses_no_keyring
+from spoa.store.device import NOT_BOUND_NOTE
+from spoa.store.keyslots import uses_no_keyring
 from spoa.store.store import RECOVERY_USER, User
 from ui import theme
 from ui.app import APP_TITLE

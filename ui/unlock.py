@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 from spoa.store.attempts import LockedOut, UnlockAttempts
 from spoa.store.database import StoreError
-from spoa.store.device import NOT_BOUND_NOTE, KeyringUnavailable, uses_no_keyring
-from spoa.store.keyslots import SlotFileProblem
+from spoa.store.device import NOT_BOUND_NOTE, KeyringUnavailable
+from spoa.store.keyslots import SlotFileProblem, uses_no_keyring
 from spoa.store.store import (
     NoKeyringToBind,
     PasswordRejected,
@@ -220,7 +220,7 @@ class UnlockWindow(QWidget):
         self.not_bound = QLabel(NOT_BOUND_NOTE)
         self.not_bound.setWordWrap(True)
         self.not_bound.setAccessibleName("Not bound to this computer's keyring")
-        self.not_bound.setVisible(uses_no_keyring(session.folder))
+        self.not_bound.hide()  # shown by showEvent when the store has no keyring
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Unlock message")

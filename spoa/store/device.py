@@ -36,17 +36,6 @@ NOT_BOUND_NOTE = ("This store is not bound to this computer's keyring, so its fi
                   "open it anywhere.")
 
 
-def uses_no_keyring(folder) -> bool:
-    """Whether the store in ``folder`` was set up, or recovered, without a keyring (False
-    when its key file cannot be read: the sign-in says why)."""
-    from spoa.store.keyslots import SlotFile, SlotFileProblem
-
-    try:
-        return not SlotFile.load(folder).uses_keyring
-    except SlotFileProblem:
-        return False
-
-
 class KeyringUnavailable(Exception):
     def __init__(self, detail: str = ""):
         self.detail = detail

@@ -320,6 +320,15 @@ class SlotFile:
         return {s.username for s in self.slots if s.kind == USER}
 
 
+def uses_no_keyring(folder: Path) -> bool:
+    """Whether the store in ``folder`` was set up, or recovered, without a keyring (False
+    when its key file cannot be read: the sign-in says why)."""
+    try:
+        return not SlotFile.load(folder).uses_keyring
+    except SlotFileProblem:
+        return False
+
+
 def write_atomically(path: Path, content: bytes) -> None:
     """Replace ``path`` with ``content`` so that a crash leaves the old or the new file whole.
 
